@@ -1,0 +1,163 @@
+//! Crash-safe file writes: a temporary file in the same folder, fsync, rename, fsync the folder.
+//!
+//! A crash at any moment leaves either the old file or the new one, never half of one. Because the
+//! destination is replaced by `rename`, a symlink at the destination is replaced, never followed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Who should own files we create (the invoking user when running under sudo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+/// Permissions for a new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Readable by the owner only (private keys, PKCS#12 bundles): 0600 from the first byte.
+    Secret,
+    /// Readable by everyone (certificates): 0644.
+    Public,
+}
+
+impl Mode {
+    #[cfg(unix)]
+    fn bits(self) -> u32 {
+        match self {
+            Mode::Secret => 0o600,
+            Mode::Public => 0o644,
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Writes `contents` to `path` atomically with the given mode, chowned to `owner` when set.
+pub fn write(path: &Path, contents: &[u8], mode: Mode, owner: Option<Owner>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))
+    })?;
+    // The temp name starts with a dot and ends in .tmp, so it is never mistaken for an output.
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = write_tmp(&tmp, contents, mode, owner).and_then(|()| {
+        fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        sync_dir(&dir)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_tmp(tmp: &Path, contents: &[u8], mode: Mode, owner: Option<Owner>) -> Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // The mode is given at creation, so a key file is never readable by others, not even briefly.
+        options.mode(mode.bits());
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(tmp).map_err(|e| Error::io(tmp, e))?;
+    set_owner(&file, tmp, owner)?;
+    file.write_all(contents).map_err(|e| Error::io(tmp, e))?;
+    file.sync_all().map_err(|e| Error::io(tmp, e))
+}
+
+/// Makes a rename in `dir` durable (a no-op where folders cannot be opened, as on Windows).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) with mode 0700, chowned to `owner` when set.
+pub fn create_private_dir(dir: &Path, owner: Option<Owner>) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    if owner.is_some() {
+        let file = File::open(dir).map_err(|e| Error::io(dir, e))?;
+        set_owner(&file, dir, owner)?;
+    }
+    Ok(())
+}
+
+/// Hands `file` to `owner` when set (files we create in a user's home while running under sudo).
+#[cfg(unix)]
+pub(crate) fn set_owner(file: &File, path: &Path, owner: Option<Owner>) -> Result<()> {
+    if let Some(o) = owner {
+        std::os::unix::fs::fchown(file, Some(o.uid), Some(o.gid)).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub(crate) fn set_owner(_: &File, _: &Path, _: Option<Owner>) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn secret_files_are_0600_and_replace_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"keep me").unwrap();
+        let link = dir.path().join("key.pem");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+
+        write(&link, b"secret", Mode::Secret, None).unwrap();
+
+        assert_eq!(fs::read(&target).unwrap(), b"keep me", "symlink target must not be written");
+        let meta = fs::symlink_metadata(&link).unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read(&link).unwrap(), b"secret");
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn private_dir_is_0700() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("a/b/localca");
+        create_private_dir(&home, None).unwrap();
+        assert_eq!(fs::metadata(&home).unwrap().mode() & 0o777, 0o700);
+    }
+}

@@ -1,0 +1,115 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use localca::KeyType;
+
+/// A local development CA that every client on this machine trusts.
+#[derive(Debug, Parser)]
+#[command(name = "localca", version, about, propagate_version = true, after_help = "\
+Examples:
+  localca install                    create the root (once) and trust it everywhere
+  localca cert myapp.test localhost  write myapp.test+1.pem and myapp.test+1-key.pem
+  localca uninstall                  remove the root from every store
+
+The CA lives in `localca ca path` ($LOCALCA_HOME overrides it).")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Issue a certificate for host names, IP addresses, email addresses or URIs.
+    #[command(after_help = "\
+Examples:
+  localca cert myapp.test '*.myapp.test' localhost 127.0.0.1 ::1
+  localca cert --cert-file cert.pem --key-file key.pem localhost
+  localca cert --client alice@myapp.test
+  localca cert --csr request.csr
+  localca cert --p12-file app.p12 myapp.test
+
+Names outside the root's name constraints are refused. Files are named like mkcert's:
+<first name>[+N][-client].pem and ...-key.pem in the current folder.")]
+    Cert(CertArgs),
+    /// Inspect or create the CA itself.
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// Host names (myapp.test, *.myapp.test), IP addresses, or email addresses.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Add a URI name (repeatable), e.g. spiffe://myapp.test/api.
+    #[arg(long = "uri", value_name = "URI")]
+    pub uris: Vec<String>,
+    /// Sign this certificate signing request (PEM or DER) instead of making a new key.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "uris", "key_type", "p12_file", "pkcs12"])]
+    pub csr: Option<PathBuf>,
+    /// Key type of the new certificate.
+    #[arg(long, value_name = "TYPE", value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(KeyType::NAMES), |s: String| s.parse::<KeyType>().expect("listed")))]
+    pub key_type: Option<KeyType>,
+    /// Validity in days, 1 to 825 (default 820: Apple refuses longer TLS certificates).
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// Make a client certificate (clientAuth) as well.
+    #[arg(long)]
+    pub client: bool,
+    /// Where to write the certificate.
+    #[arg(long, value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Where to write the private key (0600).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Write a PKCS#12 bundle (key, certificate, root) to FILE instead of PEM files.
+    #[arg(long, value_name = "FILE")]
+    pub p12_file: Option<PathBuf>,
+    /// Write a PKCS#12 bundle with the default name (<first name>.p12).
+    #[arg(long)]
+    pub pkcs12: bool,
+    /// Password of the PKCS#12 bundle.
+    #[arg(long, value_name = "PASSWORD", default_value = localca::DEFAULT_P12_PASSWORD)]
+    pub p12_password: String,
+    #[command(flatten)]
+    pub root: RootArgs,
+}
+
+/// Options that only matter when a new root is created.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RootArgs {
+    /// When creating the root: also permit this DNS suffix (mycorp.dev) or IP range (203.0.113.0/24).
+    #[arg(long = "permit", value_name = "NAME")]
+    pub permits: Vec<String>,
+    /// When creating the root: no name constraints at all (the root can vouch for any site).
+    #[arg(long, conflicts_with = "permits")]
+    pub no_name_constraints: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Print the CA folder.
+    Path,
+    /// Describe the root: subject, fingerprint, validity, name constraints, where the key is.
+    #[command(after_help = "Example:\n  localca ca show --json | jq .sha256")]
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print or save the root certificate (for phones, VMs, containers).
+    #[command(after_help = "Examples:\n  localca ca export > root.pem\n  localca ca export --der --out root.cer")]
+    Export {
+        /// DER instead of PEM.
+        #[arg(long)]
+        der: bool,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Create the CA now (`cert` and `install` create it when needed).
+    #[command(after_help = "Examples:\n  localca ca create\n  localca ca create --permit mycorp.dev --permit 203.0.113.0/24")]
+    Create(RootArgs),
+}

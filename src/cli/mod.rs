@@ -1,0 +1,64 @@
+//! The commands. Each parses what it needs, calls the library and prints.
+
+pub mod args;
+mod ca;
+mod cert;
+
+use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
+
+use args::{Cli, Command, RootArgs};
+
+/// A failed command: one line saying what is wrong, and what to do when there is something to say.
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl From<localca::Error> for Failure {
+    fn from(e: localca::Error) -> Failure {
+        Failure { hint: e.hint(), message: e.to_string() }
+    }
+}
+
+impl Failure {
+    fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
+        Failure { message: message.into(), hint: hint.map(String::from) }
+    }
+}
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let identity = Identity::current();
+    let home = CaHome::locate(&identity)?;
+    match cli.command {
+        Command::Cert(args) => cert::run(&identity, &home, args),
+        Command::Ca(command) => ca::run(&identity, &home, command),
+    }
+}
+
+/// The profile a new root would get from these options.
+fn root_profile(identity: &Identity, args: &RootArgs) -> Result<RootProfile, Failure> {
+    let mut profile = RootProfile::for_identity(identity);
+    if args.no_name_constraints {
+        profile.name_constraints = None;
+        return Ok(profile);
+    }
+    let mut set = NameConstraintSet::default();
+    for permit in &args.permits {
+        set.permit(permit)?;
+    }
+    profile.name_constraints = Some(set);
+    Ok(profile)
+}
+
+/// Says what a newly created root is allowed to vouch for.
+fn announce_new_root(home: &CaHome, root: &localca::RootCa) {
+    eprintln!("Created a new local CA in {}", home.path().display());
+    match root.name_constraints() {
+        Some(set) => eprintln!("  It can only vouch for: {set}"),
+        None => eprintln!(
+            "  warning: it has no name constraints: anyone who obtains its key can impersonate any \
+             website to this machine. Keep the key safe, or create a constrained root instead."
+        ),
+    }
+}

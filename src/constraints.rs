@@ -1,0 +1,227 @@
+//! Name constraints: the set of names a root may vouch for, so that a leaked root key cannot be
+//! used to impersonate real sites.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use rcgen::{CidrSubnet, GeneralSubtree, NameConstraints};
+use x509_parser::extensions::GeneralName;
+
+use crate::error::{Error, Result};
+use crate::names::{parse_dns, SubjectName};
+
+/// DNS suffixes every root permits: reserved or special-use names that no public site can have.
+pub const DEFAULT_DNS: &[&str] = &["localhost", "test", "example", "invalid", "local", "internal", "home.arpa"];
+
+/// IP ranges every root permits: loopback, private and link-local networks.
+pub const DEFAULT_IP: &[&str] = &[
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+/// An IP network: an address with its host bits cleared, and a prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    /// Parses `addr/prefix` (or a bare address, meaning just that address).
+    pub fn parse(s: &str) -> Option<IpRange> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
+            None => {
+                let a = s.parse::<IpAddr>().ok()?;
+                (a, if a.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then(|| IpRange { network: mask(addr, prefix), prefix })
+    }
+
+    /// Whether `ip` lies in this range.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        ip.is_ipv4() == self.network.is_ipv4() && mask(ip, self.prefix) == self.network
+    }
+
+    fn from_address_and_mask(bytes: &[u8]) -> Option<IpRange> {
+        let (addr, mask_bytes): (IpAddr, &[u8]) = match bytes.len() {
+            8 => (<[u8; 4]>::try_from(&bytes[..4]).ok()?.into(), &bytes[4..]),
+            32 => (<[u8; 16]>::try_from(&bytes[..16]).ok()?.into(), &bytes[16..]),
+            _ => return None,
+        };
+        let prefix = mask_bytes.iter().map(|b| b.count_ones()).sum::<u32>() as u8;
+        Some(IpRange { network: mask(addr, prefix), prefix })
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+fn mask(addr: IpAddr, prefix: u8) -> IpAddr {
+    match addr {
+        IpAddr::V4(a) => {
+            let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4((u32::from(a) & m).into())
+        }
+        IpAddr::V6(a) => {
+            let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6((u128::from(a) & m).into())
+        }
+    }
+}
+
+/// The permitted subtrees of a root: DNS suffixes and IP ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameConstraintSet {
+    dns: Vec<String>,
+    ip: Vec<IpRange>,
+}
+
+impl Default for NameConstraintSet {
+    fn default() -> Self {
+        NameConstraintSet {
+            dns: DEFAULT_DNS.iter().map(|s| s.to_string()).collect(),
+            ip: DEFAULT_IP.iter().map(|s| IpRange::parse(s).expect("valid default range")).collect(),
+        }
+    }
+}
+
+impl NameConstraintSet {
+    /// Adds a `--permit` value: a DNS suffix (`mycorp.dev`) or an IP range (`203.0.113.0/24`).
+    pub fn permit(&mut self, value: &str) -> Result<()> {
+        if value.contains('/') || value.parse::<IpAddr>().is_ok() {
+            let range = IpRange::parse(value).ok_or_else(|| Error::InvalidPermit {
+                value: value.into(),
+                reason: "not an IP range like 203.0.113.0/24 or 2001:db8::/32".into(),
+            })?;
+            if !self.ip.contains(&range) {
+                self.ip.push(range);
+            }
+            return Ok(());
+        }
+        let suffix = value.strip_prefix('.').unwrap_or(value);
+        let suffix = parse_dns(suffix, false).map_err(|e| Error::InvalidPermit {
+            value: value.into(),
+            reason: match e {
+                Error::InvalidName { reason, .. } => reason,
+                other => other.to_string(),
+            },
+        })?;
+        if !self.dns.contains(&suffix) {
+            self.dns.push(suffix);
+        }
+        Ok(())
+    }
+
+    /// The DNS suffixes permitted (each covers itself and every name below it).
+    pub fn dns_suffixes(&self) -> &[String] {
+        &self.dns
+    }
+
+    /// The IP ranges permitted.
+    pub fn ip_ranges(&self) -> &[IpRange] {
+        &self.ip
+    }
+
+    /// Whether a certificate for `name` would be accepted by clients enforcing these constraints.
+    pub fn permits(&self, name: &SubjectName) -> bool {
+        match name {
+            SubjectName::Dns(d) => self.permits_dns(d.strip_prefix("*.").unwrap_or(d)),
+            SubjectName::Ip(ip) => self.ip.iter().any(|r| r.contains(*ip)),
+            // The root carries no email or URI subtrees, so clients do not constrain those names;
+            // we still keep them to the permitted hosts, so the root never vouches for a real domain.
+            SubjectName::Email(e) => e.rsplit_once('@').is_some_and(|(_, d)| self.permits_dns(d)),
+            SubjectName::Uri(u) => match SubjectName::uri_host(u) {
+                Some(host) => match host.parse::<IpAddr>() {
+                    Ok(ip) => self.ip.iter().any(|r| r.contains(ip)),
+                    Err(_) => parse_dns(host, false).is_ok_and(|h| self.permits_dns(&h)),
+                },
+                None => true,
+            },
+        }
+    }
+
+    /// [`Error::NameNotPermitted`] for the first of `names` outside the set.
+    pub fn check(&self, names: &[SubjectName]) -> Result<()> {
+        match names.iter().find(|n| !self.permits(n)) {
+            Some(name) => Err(Error::NameNotPermitted { name: name.to_string(), permitted: self.to_string() }),
+            None => Ok(()),
+        }
+    }
+
+    fn permits_dns(&self, name: &str) -> bool {
+        self.dns.iter().any(|s| name == s || name.strip_suffix(s.as_str()).is_some_and(|p| p.ends_with('.')))
+    }
+
+    /// The extension as rcgen encodes it. DNS subtrees carry no leading dot: RFC 5280's form, and
+    /// the one OpenSSL, NSS and rustls-webpki all read as "this name and everything below it".
+    pub(crate) fn to_rcgen(&self) -> NameConstraints {
+        let dns = self.dns.iter().map(|d| GeneralSubtree::DnsName(d.clone()));
+        let ip = self.ip.iter().map(|r| GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(r.network, r.prefix)));
+        NameConstraints { permitted_subtrees: dns.chain(ip).collect(), excluded_subtrees: Vec::new() }
+    }
+
+    /// Reads the permitted subtrees back from a parsed certificate (`None`: unconstrained).
+    pub(crate) fn from_certificate(cert: &x509_parser::certificate::X509Certificate<'_>) -> Option<Self> {
+        let ext = cert.name_constraints().ok()??;
+        let mut set = NameConstraintSet { dns: Vec::new(), ip: Vec::new() };
+        for subtree in ext.value.permitted_subtrees.iter().flatten() {
+            match &subtree.base {
+                GeneralName::DNSName(d) => set.dns.push(d.trim_start_matches('.').to_ascii_lowercase()),
+                GeneralName::IPAddress(b) => set.ip.extend(IpRange::from_address_and_mask(b)),
+                _ => {}
+            }
+        }
+        Some(set)
+    }
+}
+
+impl fmt::Display for NameConstraintSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all: Vec<String> = self.dns.iter().cloned().chain(self.ip.iter().map(IpRange::to_string)).collect();
+        f.write_str(&all.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> SubjectName {
+        SubjectName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn default_set() {
+        let set = NameConstraintSet::default();
+        for ok in ["localhost", "app.localhost", "myapp.test", "*.myapp.test", "127.0.0.1", "::1", "10.1.2.3", "x@myapp.test"] {
+            assert!(set.permits(&name(ok)), "{ok}");
+        }
+        for bad in ["evil.com", "mytest", "8.8.8.8", "172.32.0.1", "x@gmail.com", "localhost.com"] {
+            assert!(!set.permits(&name(bad)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn permit_adds() {
+        let mut set = NameConstraintSet::default();
+        set.permit(".MyCorp.dev").unwrap();
+        set.permit("203.0.113.7/24").unwrap();
+        assert!(set.permits(&name("a.mycorp.dev")));
+        assert!(set.permits(&name("203.0.113.200")));
+        assert!(set.permit("10.0.0.0/40").is_err());
+        assert!(set.permit("bad_name").is_err());
+        assert_eq!(IpRange::parse("203.0.113.7/24").unwrap().to_string(), "203.0.113.0/24");
+    }
+}

@@ -1,0 +1,126 @@
+//! The library's error type: every failure names what is wrong, and [`Error::hint`] says what to do.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in localca's library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// No home folder could be found to put the CA in.
+    #[error("cannot find a home folder for the CA ($HOME is not set)")]
+    NoHomeFolder,
+    /// The CA home holds no CA yet.
+    #[error("no CA in {}", .home.display())]
+    NoCa {
+        /// The CA home that was looked at.
+        home: PathBuf,
+    },
+    /// `ca create` on a home that already holds a root.
+    #[error("a CA already exists in {}", .home.display())]
+    CaExists {
+        /// The CA home.
+        home: PathBuf,
+    },
+    /// A file of the CA cannot be used; it is left exactly as it is.
+    #[error("damaged CA: {}: {problem}", .path.display())]
+    DamagedCa {
+        /// The file that is wrong.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A name given for a certificate is not a valid host name, IP address, email address or URI.
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+        /// A suggestion, such as the name the user probably meant.
+        suggestion: Option<String>,
+    },
+    /// A name is valid but outside the root's name constraints.
+    #[error("{name} is outside this CA's name constraints (permitted: {permitted})")]
+    NameNotPermitted {
+        /// The refused name.
+        name: String,
+        /// The permitted set, for people to read.
+        permitted: String,
+    },
+    /// A `--permit` value is neither a DNS suffix nor an IP range.
+    #[error("invalid --permit {value:?}: {reason}")]
+    InvalidPermit {
+        /// The value as given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A certificate request without any name to put in the certificate.
+    #[error("no names given: name at least one host, IP address, email address or URI")]
+    NoNames,
+    /// A validity outside what clients accept.
+    #[error("--days {0} is out of range: use 1 to 825 (Apple refuses TLS leaves longer than 825 days)")]
+    InvalidDays(u32),
+    /// A certificate signing request that cannot be used.
+    #[error("CSR {}: {problem}", .path.display())]
+    InvalidCsr {
+        /// The CSR file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Building or signing a certificate failed inside the crypto library.
+    #[error("certificate generation failed: {0}")]
+    Crypto(String),
+}
+
+impl Error {
+    /// What the user can do about this error, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoCa { .. } => {
+                Some("create one with `localca ca create` or `localca install`".into())
+            }
+            Error::CaExists { .. } => {
+                Some("`localca ca show` describes it; `localca uninstall --delete-ca` removes it".into())
+            }
+            Error::DamagedCa { .. } => Some(
+                "localca never replaces a CA on its own: restore the file from a backup, or move the \
+                 CA home away (`localca ca path`) to start over with a new root"
+                    .into(),
+            ),
+            Error::InvalidName { suggestion: Some(s), .. } => Some(format!("did you mean {s}?")),
+            Error::NameNotPermitted { .. } => Some(
+                "a root's constraints are fixed for its life: to cover more names, create a new root \
+                 with `--permit SUFFIX` (or `--no-name-constraints`)"
+                    .into(),
+            ),
+            Error::NoHomeFolder => Some("set HOME, or LOCALCA_HOME to the CA folder".into()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn damaged(path: impl Into<PathBuf>, problem: impl Into<String>) -> Error {
+        Error::DamagedCa { path: path.into(), problem: problem.into() }
+    }
+}
+
+impl From<rcgen::Error> for Error {
+    fn from(e: rcgen::Error) -> Error {
+        Error::Crypto(e.to_string())
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

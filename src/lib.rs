@@ -1,0 +1,54 @@
+//! localca: a local development CA that every client on the machine trusts.
+//!
+//! One persistent root per user, name-constrained to development names (`localhost`, `*.test`,
+//! private IP ranges, …) so that a leaked root key cannot impersonate real sites, and leaf
+//! certificates signed by it. The same library backs the `localca` command, and Rust projects can
+//! use it to issue trusted certificates in their own tests:
+//!
+//! ```no_run
+//! use localca::{CaHome, Identity, LeafProfile, RootProfile, SubjectName};
+//!
+//! let identity = Identity::current();
+//! let home = CaHome::locate(&identity)?;
+//! let (root, _created) = home.load_or_create(&RootProfile::for_identity(&identity))?;
+//! let names = [SubjectName::parse("myapp.test")?, SubjectName::parse("127.0.0.1")?];
+//! let leaf = root.issue(&names, &LeafProfile::default())?;
+//! println!("{}", leaf.cert_pem);
+//! # Ok::<(), localca::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod atomic_file;
+mod constraints;
+mod csr;
+mod error;
+mod home;
+mod identity;
+mod leaf;
+mod names;
+mod output;
+mod root;
+
+pub use atomic_file::{Mode, Owner};
+pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
+pub use csr::{CertificateRequest, MAX_CSR_BYTES};
+pub use error::{Error, Result};
+pub use home::{CaHome, ROOT_CERT_FILE, ROOT_KEY_FILE};
+pub use identity::Identity;
+pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};
+pub use names::SubjectName;
+pub use output::{default_stem, unignored_in_git, write_leaf, OutputPaths, DEFAULT_P12_PASSWORD};
+pub use root::{RootCa, RootProfile, ROOT_VALIDITY_DAYS};
+
+/// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.
+pub fn write_file_atomically(path: &std::path::Path, contents: &[u8], mode: Mode, owner: Option<Owner>) -> Result<()> {
+    atomic_file::write(path, contents, mode, owner)
+}
+
+impl RootProfile {
+    /// The default profile for `identity`: the default name constraints, `user@host` in the subject.
+    pub fn for_identity(identity: &Identity) -> RootProfile {
+        RootProfile { name_constraints: Some(NameConstraintSet::default()), user_at_host: identity.user_at_host() }
+    }
+}

@@ -1,0 +1,121 @@
+//! Output files for an issued leaf: mkcert-compatible names, atomic writes, PKCS#12, and a warning
+//! when a key lands in a git work tree that would commit it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::atomic_file::{self, Mode, Owner};
+use crate::error::{Error, Result};
+use crate::leaf::IssuedLeaf;
+use crate::names::SubjectName;
+use crate::root::RootCa;
+
+/// Default PKCS#12 password, the one Java's tools and mkcert use.
+pub const DEFAULT_P12_PASSWORD: &str = "changeit";
+
+/// Where to write a leaf.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputPaths {
+    /// The certificate (PEM). `None` when only a PKCS#12 file is written.
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM, 0600). `None` for CSRs and PKCS#12-only output.
+    pub key: Option<PathBuf>,
+    /// A PKCS#12 bundle (key, leaf, root), 0600.
+    pub p12: Option<PathBuf>,
+}
+
+/// The file name stem mkcert would use: `<first>[+N][-client]`, with `*` as `_wildcard` and any
+/// character unsafe in a file name replaced by `_`.
+pub fn default_stem(names: &[SubjectName], client: bool) -> String {
+    let first = names.first().map(SubjectName::to_string).unwrap_or_default();
+    let mut stem: String = first
+        .replace('*', "_wildcard")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._@+-".contains(c) { c } else { '_' })
+        .collect();
+    if names.len() > 1 {
+        stem.push_str(&format!("+{}", names.len() - 1));
+    }
+    if client {
+        stem.push_str("-client");
+    }
+    stem
+}
+
+/// Writes the leaf's files. The key is written before the certificate; each file atomically.
+/// When the certificate and key paths are the same, one 0600 file holds both.
+pub fn write_leaf(leaf: &IssuedLeaf, root: &RootCa, paths: &OutputPaths, p12_password: &str, owner: Option<Owner>) -> Result<()> {
+    let key_pem = leaf.key_pem();
+    if let (Some(key), Some(key_path)) = (&key_pem, &paths.key) {
+        if paths.cert.as_ref() == Some(key_path) {
+            let both = format!("{}{}", leaf.cert_pem, key);
+            atomic_file::write(key_path, both.as_bytes(), Mode::Secret, owner)?;
+        } else {
+            atomic_file::write(key_path, key.as_bytes(), Mode::Secret, owner)?;
+        }
+    }
+    if let Some(cert_path) = &paths.cert {
+        if key_pem.is_none() || paths.key.as_ref() != Some(cert_path) {
+            atomic_file::write(cert_path, leaf.cert_pem.as_bytes(), Mode::Public, owner)?;
+        }
+    }
+    if let Some(p12_path) = &paths.p12 {
+        let bytes = pkcs12(leaf, root, p12_password, p12_path)?;
+        atomic_file::write(p12_path, &bytes, Mode::Secret, owner)?;
+    }
+    Ok(())
+}
+
+/// A PKCS#12 bundle with PBES2 (PBKDF2, AES-256-CBC) and an HMAC-SHA256 MAC: OpenSSL 3 reads it
+/// without `-legacy`, unlike mkcert's RC2/3DES bundles.
+fn pkcs12(leaf: &IssuedLeaf, root: &RootCa, password: &str, path: &Path) -> Result<Vec<u8>> {
+    use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+    let fail = |e: p12_keystore::error::Error| Error::io(path, std::io::Error::other(format!("PKCS#12: {e}")));
+    let key_der = leaf
+        .key_pkcs8_der
+        .as_ref()
+        .ok_or_else(|| Error::io(path, std::io::Error::other("a PKCS#12 file needs the private key, which a CSR keeps")))?;
+    let key = PrivateKey::from_der(key_der).map_err(fail)?;
+    let certs = [Certificate::from_der(&leaf.cert_der).map_err(fail)?, Certificate::from_der(root.certificate_der()).map_err(fail)?];
+    let key_id = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &leaf.cert_der);
+    let chain = PrivateKeyChain::new(key_id.as_ref().to_vec(), key, certs);
+    let mut store = KeyStore::new();
+    store.add_entry("localca", KeyStoreEntry::PrivateKeyChain(chain));
+    store.writer(password).write().map_err(fail)
+}
+
+/// When `file` is inside a git work tree and git would not ignore it, the line to add to that
+/// tree's `.gitignore` (and the tree's top folder). `None` when it is ignored or not in a work tree.
+pub fn unignored_in_git(file: &Path) -> Option<(PathBuf, String)> {
+    let abs = std::path::absolute(file).ok()?;
+    let top = abs.ancestors().skip(1).find(|dir| dir.join(".git").exists())?.to_path_buf();
+    let ignored = Command::new("git")
+        .arg("-C")
+        .arg(&top)
+        .args(["check-ignore", "-q", "--"])
+        .arg(&abs)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ignored {
+        return None;
+    }
+    let rel = abs.strip_prefix(&top).ok()?.to_string_lossy().replace('\\', "/");
+    Some((top, format!("/{rel}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<SubjectName> {
+        list.iter().map(|n| SubjectName::parse(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn mkcert_compatible_stems() {
+        assert_eq!(default_stem(&names(&["myapp.test", "localhost"]), false), "myapp.test+1");
+        assert_eq!(default_stem(&names(&["*.myapp.test"]), true), "_wildcard.myapp.test-client");
+        assert_eq!(default_stem(&names(&["::1", "127.0.0.1", "a.test"]), false), "__1+2");
+        assert_eq!(default_stem(&[SubjectName::uri("spiffe://a.test/x").unwrap()], false), "spiffe___a.test_x");
+    }
+}

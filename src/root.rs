@@ -1,0 +1,160 @@
+//! The root CA: its profile, creation, and loading back with every check a damaged CA needs.
+
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    SerialNumber, PKCS_ECDSA_P256_SHA256,
+};
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::constraints::NameConstraintSet;
+use crate::error::{Error, Result};
+
+/// How long a root is valid.
+pub const ROOT_VALIDITY_DAYS: i64 = 3652;
+
+/// Choices made once, when a root is created; fixed for its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootProfile {
+    /// The permitted names; `None` makes an unconstrained root.
+    pub name_constraints: Option<NameConstraintSet>,
+    /// `user@host`, written into the subject so store UIs tell several machines' roots apart.
+    pub user_at_host: String,
+}
+
+/// A loaded root CA: its certificate and signing key.
+pub struct RootCa {
+    pub(crate) cert_pem: String,
+    pub(crate) cert_der: Vec<u8>,
+    pub(crate) key: KeyPair,
+    constraints: Option<NameConstraintSet>,
+    subject: String,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+}
+
+impl std::fmt::Debug for RootCa {
+    // Hand-written so the signing key can never end up in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootCa")
+            .field("subject", &self.subject)
+            .field("sha256", &self.fingerprint_hex())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RootCa {
+    /// Generates a new root: ECDSA P-256, 10 years, pathlen 0, name-constrained unless asked not to.
+    pub fn generate(profile: &RootProfile) -> Result<(RootCa, String)> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "localca development CA");
+        dn.push(DnType::OrganizationalUnitName, profile.user_at_host.as_str());
+        dn.push(DnType::CommonName, format!("localca {}", profile.user_at_host));
+        params.distinguished_name = dn;
+        params.serial_number = Some(random_serial()?);
+        let now = OffsetDateTime::now_utc();
+        // Backdated an hour so a machine whose clock runs a little behind still accepts it.
+        params.not_before = now - Duration::hours(1);
+        params.not_after = now + Duration::days(ROOT_VALIDITY_DAYS);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.name_constraints = profile.name_constraints.as_ref().map(NameConstraintSet::to_rcgen);
+        let cert = params.self_signed(&key)?;
+        let key_pem = key.serialize_pem();
+        let root = RootCa::from_parts(cert.pem(), cert.der().to_vec(), key, Path::new("root.pem"))?;
+        Ok((root, key_pem))
+    }
+
+    /// Loads a root from its PEM certificate and PEM (PKCS#8) key, checking that the certificate is
+    /// a CA and that the key belongs to it. `cert_path` and `key_path` name the files in errors.
+    pub fn from_pem(cert_pem: &str, key_pem: &str, cert_path: &Path, key_path: &Path) -> Result<RootCa> {
+        let der = pem_certificate(cert_pem).ok_or_else(|| Error::damaged(cert_path, "not a PEM certificate"))?;
+        let key = KeyPair::from_pem(key_pem).map_err(|_| Error::damaged(key_path, "not a PEM private key"))?;
+        let root = RootCa::from_parts(cert_pem.to_string(), der, key, cert_path)?;
+        Ok(root)
+    }
+
+    fn from_parts(cert_pem: String, cert_der: Vec<u8>, key: KeyPair, cert_path: &Path) -> Result<RootCa> {
+        let (_, x509) = X509Certificate::from_der(&cert_der)
+            .map_err(|e| Error::damaged(cert_path, format!("unparsable certificate ({e})")))?;
+        let is_ca = x509.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca);
+        if !is_ca {
+            return Err(Error::damaged(cert_path, "the certificate is not a CA (no BasicConstraints CA:TRUE)"));
+        }
+        if x509.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(Error::damaged(cert_path, "the private key does not belong to this certificate"));
+        }
+        Ok(RootCa {
+            constraints: NameConstraintSet::from_certificate(&x509),
+            subject: x509.subject().to_string(),
+            not_before: x509.validity().not_before.to_datetime(),
+            not_after: x509.validity().not_after.to_datetime(),
+            cert_pem,
+            cert_der,
+            key,
+        })
+    }
+
+    /// The certificate, PEM-encoded.
+    pub fn certificate_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// The certificate, DER-encoded.
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.cert_der
+    }
+
+    /// SHA-256 of the DER certificate: how every trust store identifies this root.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.cert_der);
+        digest.as_ref().try_into().expect("SHA-256 is 32 bytes")
+    }
+
+    /// The fingerprint as lower-case hex.
+    pub fn fingerprint_hex(&self) -> String {
+        self.fingerprint().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The subject, as `CN=…, OU=…, O=…`.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The permitted names, or `None` for an unconstrained root.
+    pub fn name_constraints(&self) -> Option<&NameConstraintSet> {
+        self.constraints.as_ref()
+    }
+
+    /// Start of validity.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+
+    /// End of validity.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+}
+
+/// The DER bytes of the first certificate in a PEM text.
+pub(crate) fn pem_certificate(pem: &str) -> Option<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).ok().map(|c| c.to_vec())
+}
+
+/// A random positive 128-bit serial number.
+pub(crate) fn random_serial() -> Result<SerialNumber> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
+    // Positive (top bit clear) and exactly 16 bytes long (no leading zero byte to strip).
+    bytes[0] = (bytes[0] & 0x7f) | 0x01;
+    Ok(SerialNumber::from_slice(&bytes))
+}

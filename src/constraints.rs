@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::names::{parse_dns, SubjectName};
 
 /// DNS suffixes every root permits: reserved or special-use names that no public site can have.
-pub const DEFAULT_DNS: &[&str] = &["localhost", "test", "example", "invalid", "local", "internal", "home.arpa"];
+pub const DEFAULT_DNS: &[&str] =
+    &["localhost", "test", "example", "invalid", "local", "internal", "home.arpa"];
 
 /// IP ranges every root permits: loopback, private and link-local networks.
 pub const DEFAULT_IP: &[&str] = &[
@@ -155,7 +156,9 @@ impl NameConstraintSet {
     /// [`Error::NameNotPermitted`] for the first of `names` outside the set.
     pub fn check(&self, names: &[SubjectName]) -> Result<()> {
         match names.iter().find(|n| !self.permits(n)) {
-            Some(name) => Err(Error::NameNotPermitted { name: name.to_string(), permitted: self.to_string() }),
+            Some(name) => {
+                Err(Error::NameNotPermitted { name: name.to_string(), permitted: self.to_string() })
+            }
             None => Ok(()),
         }
     }
@@ -168,7 +171,10 @@ impl NameConstraintSet {
     /// the one OpenSSL, NSS and rustls-webpki all read as "this name and everything below it".
     pub(crate) fn to_rcgen(&self) -> NameConstraints {
         let dns = self.dns.iter().map(|d| GeneralSubtree::DnsName(d.clone()));
-        let ip = self.ip.iter().map(|r| GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(r.network, r.prefix)));
+        let ip = self
+            .ip
+            .iter()
+            .map(|r| GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(r.network, r.prefix)));
         NameConstraints { permitted_subtrees: dns.chain(ip).collect(), excluded_subtrees: Vec::new() }
     }
 
@@ -189,7 +195,8 @@ impl NameConstraintSet {
 
 impl fmt::Display for NameConstraintSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let all: Vec<String> = self.dns.iter().cloned().chain(self.ip.iter().map(IpRange::to_string)).collect();
+        let all: Vec<String> =
+            self.dns.iter().cloned().chain(self.ip.iter().map(IpRange::to_string)).collect();
         f.write_str(&all.join(", "))
     }
 }
@@ -205,7 +212,16 @@ mod tests {
     #[test]
     fn default_set() {
         let set = NameConstraintSet::default();
-        for ok in ["localhost", "app.localhost", "myapp.test", "*.myapp.test", "127.0.0.1", "::1", "10.1.2.3", "x@myapp.test"] {
+        for ok in [
+            "localhost",
+            "app.localhost",
+            "myapp.test",
+            "*.myapp.test",
+            "127.0.0.1",
+            "::1",
+            "10.1.2.3",
+            "x@myapp.test",
+        ] {
             assert!(set.permits(&name(ok)), "{ok}");
         }
         for bad in ["evil.com", "mytest", "8.8.8.8", "172.32.0.1", "x@gmail.com", "localhost.com"] {

@@ -41,7 +41,9 @@ impl CertificateRequest {
         let spki = &csr.certification_request_info.subject_pki;
         let rsa = match spki.parsed() {
             Ok(PublicKey::RSA(key)) if key.key_size() >= 2048 => true,
-            Ok(PublicKey::RSA(key)) => return Err(bad(format!("its RSA key has {} bits; 2048 at least", key.key_size()))),
+            Ok(PublicKey::RSA(key)) => {
+                return Err(bad(format!("its RSA key has {} bits; 2048 at least", key.key_size())))
+            }
             Ok(PublicKey::EC(_)) => false,
             Ok(PublicKey::Unknown(_)) if spki.algorithm.algorithm.to_id_string() == ED25519_OID => false,
             _ => return Err(bad("its key type is not supported (use ECDSA, Ed25519 or RSA)".into())),
@@ -89,9 +91,13 @@ fn csr_names(csr: &X509CertificationRequest<'_>) -> Result<Vec<SubjectName>, Str
                 GeneralName::DNSName(d) => SubjectName::parse(d),
                 GeneralName::RFC822Name(e) => SubjectName::parse(e),
                 GeneralName::URI(u) => SubjectName::uri(u),
-                GeneralName::IPAddress(b) => ip_from_bytes(b).map(SubjectName::Ip).ok_or_else(|| {
-                    Error::InvalidName { name: format!("{b:02x?}"), reason: "not an IP address".into(), suggestion: None }
-                }),
+                GeneralName::IPAddress(b) => {
+                    ip_from_bytes(b).map(SubjectName::Ip).ok_or_else(|| Error::InvalidName {
+                        name: format!("{b:02x?}"),
+                        reason: "not an IP address".into(),
+                        suggestion: None,
+                    })
+                }
                 other => return Err(format!("it asks for a name localca does not issue: {other}")),
             };
             names.push(name.map_err(|e| format!("it asks for {e}"))?);

@@ -85,9 +85,7 @@ impl Error {
     /// What the user can do about this error, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::NoCa { .. } => {
-                Some("create one with `localca ca create` or `localca install`".into())
-            }
+            Error::NoCa { .. } => Some("create one with `localca ca create` or `localca install`".into()),
             Error::CaExists { .. } => {
                 Some("`localca ca show` describes it; `localca uninstall --delete-ca` removes it".into())
             }

@@ -19,6 +19,9 @@ pub const ROOT_CERT_FILE: &str = "root.pem";
 /// File name of the root private key inside the CA home.
 pub const ROOT_KEY_FILE: &str = "root-key.pem";
 const LOCK_FILE: &str = ".lock";
+/// Written by `install` (the fingerprint of the root it installed) so that `cert` can tell, without
+/// running any store tool, whether the root has been installed.
+const INSTALLED_MARKER: &str = "installed";
 
 /// The folder holding one CA.
 #[derive(Debug, Clone)]
@@ -116,6 +119,35 @@ impl CaHome {
         atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
         atomic_file::write(&self.cert_path(), root.certificate_pem().as_bytes(), Mode::Public, self.owner)?;
         Ok(root)
+    }
+
+    /// Records that the root with this fingerprint was installed (`Some`), or was removed (`None`).
+    pub fn set_installed(&self, fingerprint_hex: Option<&str>) -> Result<()> {
+        let path = self.dir.join(INSTALLED_MARKER);
+        match fingerprint_hex {
+            Some(fp) => atomic_file::write(&path, fp.as_bytes(), Mode::Public, self.owner),
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(path, e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Whether `install` last installed the root with this fingerprint (one small file read).
+    pub fn is_marked_installed(&self, fingerprint_hex: &str) -> bool {
+        fs::read(self.dir.join(INSTALLED_MARKER)).is_ok_and(|fp| fp == fingerprint_hex.as_bytes())
+    }
+
+    /// Deletes the CA: the root certificate first (after that there is no CA), then the folder.
+    pub fn delete(&self) -> Result<()> {
+        match fs::remove_file(self.cert_path()) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(Error::io(self.cert_path(), e)),
+            _ => {}
+        }
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(&self.dir, e)),
+            _ => Ok(()),
+        }
     }
 
     /// Takes the home's exclusive lock, creating the folder (0700) first. The lock is released

@@ -128,7 +128,9 @@ fn passwd_entry(lookup: Lookup<'_>) -> Option<(String, PathBuf)> {
                 let name = CString::new(user).ok()?;
                 libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result)
             }
-            Lookup::Uid(uid) => libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result),
+            Lookup::Uid(uid) => {
+                libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result)
+            }
         }
     };
     if rc != 0 || result.is_null() || pwd.pw_dir.is_null() || pwd.pw_name.is_null() {

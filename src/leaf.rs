@@ -76,7 +76,8 @@ impl fmt::Display for KeyType {
 /// ring cannot generate RSA keys: the RustCrypto `rsa` crate makes one, ring signs with it.
 fn generate_rsa(bits: usize) -> Result<KeyPair> {
     use rsa::pkcs8::EncodePrivateKey;
-    let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).map_err(|e| Error::Crypto(e.to_string()))?;
+    let key =
+        rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).map_err(|e| Error::Crypto(e.to_string()))?;
     let der = key.to_pkcs8_der().map_err(|e| Error::Crypto(e.to_string()))?;
     let pkcs8 = rustls_pki_types::PrivatePkcs8KeyDer::from(der.as_bytes().to_vec());
     Ok(KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256)?)
@@ -151,7 +152,12 @@ impl RootCa {
     }
 
     /// Checks `names` against the root and the profile, and builds the leaf's parameters.
-    pub(crate) fn leaf_params(&self, names: &[SubjectName], profile: &LeafProfile, rsa: bool) -> Result<CertificateParams> {
+    pub(crate) fn leaf_params(
+        &self,
+        names: &[SubjectName],
+        profile: &LeafProfile,
+        rsa: bool,
+    ) -> Result<CertificateParams> {
         if names.is_empty() {
             return Err(Error::NoNames);
         }
@@ -204,15 +210,6 @@ impl RootCa {
             names: names.to_vec(),
             not_after,
         })
-    }
-
-    /// `user@host` from the root's OU, reused in leaf subjects.
-    fn user_at_host(&self) -> String {
-        self.subject()
-            .split(", ")
-            .find_map(|part| part.strip_prefix("OU="))
-            .unwrap_or("localca")
-            .to_string()
     }
 }
 

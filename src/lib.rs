@@ -19,6 +19,8 @@
 
 #![warn(missing_docs)]
 
+pub use localca_platform as platform;
+
 mod atomic_file;
 mod constraints;
 mod csr;
@@ -29,6 +31,7 @@ mod leaf;
 mod names;
 mod output;
 mod root;
+pub mod trust;
 
 pub use atomic_file::{Mode, Owner};
 pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
@@ -42,13 +45,21 @@ pub use output::{default_stem, unignored_in_git, write_leaf, OutputPaths, DEFAUL
 pub use root::{RootCa, RootProfile, ROOT_VALIDITY_DAYS};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.
-pub fn write_file_atomically(path: &std::path::Path, contents: &[u8], mode: Mode, owner: Option<Owner>) -> Result<()> {
+pub fn write_file_atomically(
+    path: &std::path::Path,
+    contents: &[u8],
+    mode: Mode,
+    owner: Option<Owner>,
+) -> Result<()> {
     atomic_file::write(path, contents, mode, owner)
 }
 
 impl RootProfile {
     /// The default profile for `identity`: the default name constraints, `user@host` in the subject.
     pub fn for_identity(identity: &Identity) -> RootProfile {
-        RootProfile { name_constraints: Some(NameConstraintSet::default()), user_at_host: identity.user_at_host() }
+        RootProfile {
+            name_constraints: Some(NameConstraintSet::default()),
+            user_at_host: identity.user_at_host(),
+        }
     }
 }

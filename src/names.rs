@@ -88,10 +88,16 @@ impl SubjectName {
                 && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         });
         if !scheme_ok {
-            return Err(invalid(input, "a URI needs a scheme, like https://myapp.test/ or spiffe://myapp.test/svc"));
+            return Err(invalid(
+                input,
+                "a URI needs a scheme, like https://myapp.test/ or spiffe://myapp.test/svc",
+            ));
         }
         if !input.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(invalid(input, "a URI cannot hold spaces or non-ASCII characters (percent-encode them)"));
+            return Err(invalid(
+                input,
+                "a URI cannot hold spaces or non-ASCII characters (percent-encode them)",
+            ));
         }
         Ok(SubjectName::Uri(input.into()))
     }
@@ -140,12 +146,17 @@ pub(crate) fn parse_dns(input: &str, allow_wildcard: bool) -> Result<String> {
         None => (false, name),
     };
     if name == "*" {
-        return Err(invalid(input, "`*` alone matches nothing; use *.myapp.test for every name under myapp.test"));
+        return Err(invalid(
+            input,
+            "`*` alone matches nothing; use *.myapp.test for every name under myapp.test",
+        ));
     }
     if base.contains('*') {
         return Err(invalid(input, "a wildcard can only be the whole leftmost label, as in *.myapp.test"));
     }
-    if let Some(c) = base.chars().find(|c| c.is_ascii() && !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
+    if let Some(c) =
+        base.chars().find(|c| c.is_ascii() && !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
         let what = match c {
             ' ' => "a space".to_string(),
             '_' => "an underscore, which host names cannot hold (browsers refuse it in certificates)".into(),
@@ -155,17 +166,23 @@ pub(crate) fn parse_dns(input: &str, allow_wildcard: bool) -> Result<String> {
         return Err(invalid(input, format!("contains {what}")));
     }
     check_labels(input, base)?;
-    let ascii = idna::domain_to_ascii_cow(base.as_bytes(), idna::AsciiDenyList::STD3)
-        .map_err(|_| invalid(input, "not a valid internationalised name (bad Unicode or invalid xn-- label)"))?;
+    let ascii = idna::domain_to_ascii_cow(base.as_bytes(), idna::AsciiDenyList::STD3).map_err(|_| {
+        invalid(input, "not a valid internationalised name (bad Unicode or invalid xn-- label)")
+    })?;
     check_labels(input, &ascii)?;
     let labels: Vec<&str> = ascii.split('.').collect();
     if labels.last().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(invalid(input, "all-numeric names are not host names, and this is not a valid IP address"));
+        return Err(invalid(
+            input,
+            "all-numeric names are not host names, and this is not a valid IP address",
+        ));
     }
     if wildcard && labels.len() < 2 {
         return Err(invalid(
             input,
-            format!("*.{ascii} would cover a whole top-level domain, which browsers refuse; use *.myapp.{ascii}"),
+            format!(
+                "*.{ascii} would cover a whole top-level domain, which browsers refuse; use *.myapp.{ascii}"
+            ),
         ));
     }
     let max = if wildcard { 251 } else { 253 };
@@ -224,7 +241,8 @@ mod tests {
         assert_eq!(e.hint().unwrap(), "did you mean myapp.test?");
         let e = SubjectName::parse("myapp.test:8443").unwrap_err();
         assert_eq!(e.hint().unwrap(), "did you mean myapp.test?");
-        for bad in ["*", "*.test", "a.*.test", "foo..test", "-a.test", "300.1.1.1", "a b.test", "10.0.0.0/8"] {
+        for bad in ["*", "*.test", "a.*.test", "foo..test", "-a.test", "300.1.1.1", "a b.test", "10.0.0.0/8"]
+        {
             assert!(SubjectName::parse(bad).is_err(), "{bad} must be refused");
         }
     }

@@ -44,7 +44,13 @@ pub fn default_stem(names: &[SubjectName], client: bool) -> String {
 
 /// Writes the leaf's files. The key is written before the certificate; each file atomically.
 /// When the certificate and key paths are the same, one 0600 file holds both.
-pub fn write_leaf(leaf: &IssuedLeaf, root: &RootCa, paths: &OutputPaths, p12_password: &str, owner: Option<Owner>) -> Result<()> {
+pub fn write_leaf(
+    leaf: &IssuedLeaf,
+    root: &RootCa,
+    paths: &OutputPaths,
+    p12_password: &str,
+    owner: Option<Owner>,
+) -> Result<()> {
     let key_pem = leaf.key_pem();
     if let (Some(key), Some(key_path)) = (&key_pem, &paths.key) {
         if paths.cert.as_ref() == Some(key_path) {
@@ -70,13 +76,16 @@ pub fn write_leaf(leaf: &IssuedLeaf, root: &RootCa, paths: &OutputPaths, p12_pas
 /// without `-legacy`, unlike mkcert's RC2/3DES bundles.
 fn pkcs12(leaf: &IssuedLeaf, root: &RootCa, password: &str, path: &Path) -> Result<Vec<u8>> {
     use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
-    let fail = |e: p12_keystore::error::Error| Error::io(path, std::io::Error::other(format!("PKCS#12: {e}")));
-    let key_der = leaf
-        .key_pkcs8_der
-        .as_ref()
-        .ok_or_else(|| Error::io(path, std::io::Error::other("a PKCS#12 file needs the private key, which a CSR keeps")))?;
+    let fail =
+        |e: p12_keystore::error::Error| Error::io(path, std::io::Error::other(format!("PKCS#12: {e}")));
+    let key_der = leaf.key_pkcs8_der.as_ref().ok_or_else(|| {
+        Error::io(path, std::io::Error::other("a PKCS#12 file needs the private key, which a CSR keeps"))
+    })?;
     let key = PrivateKey::from_der(key_der).map_err(fail)?;
-    let certs = [Certificate::from_der(&leaf.cert_der).map_err(fail)?, Certificate::from_der(root.certificate_der()).map_err(fail)?];
+    let certs = [
+        Certificate::from_der(&leaf.cert_der).map_err(fail)?,
+        Certificate::from_der(root.certificate_der()).map_err(fail)?,
+    ];
     let key_id = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &leaf.cert_der);
     let chain = PrivateKeyChain::new(key_id.as_ref().to_vec(), key, certs);
     let mut store = KeyStore::new();
@@ -116,6 +125,9 @@ mod tests {
         assert_eq!(default_stem(&names(&["myapp.test", "localhost"]), false), "myapp.test+1");
         assert_eq!(default_stem(&names(&["*.myapp.test"]), true), "_wildcard.myapp.test-client");
         assert_eq!(default_stem(&names(&["::1", "127.0.0.1", "a.test"]), false), "__1+2");
-        assert_eq!(default_stem(&[SubjectName::uri("spiffe://a.test/x").unwrap()], false), "spiffe___a.test_x");
+        assert_eq!(
+            default_stem(&[SubjectName::uri("spiffe://a.test/x").unwrap()], false),
+            "spiffe___a.test_x"
+        );
     }
 }

@@ -31,6 +31,7 @@ pub struct RootCa {
     pub(crate) key: KeyPair,
     constraints: Option<NameConstraintSet>,
     subject: String,
+    user_at_host: String,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 }
@@ -72,8 +73,10 @@ impl RootCa {
     /// Loads a root from its PEM certificate and PEM (PKCS#8) key, checking that the certificate is
     /// a CA and that the key belongs to it. `cert_path` and `key_path` name the files in errors.
     pub fn from_pem(cert_pem: &str, key_pem: &str, cert_path: &Path, key_path: &Path) -> Result<RootCa> {
-        let der = pem_certificate(cert_pem).ok_or_else(|| Error::damaged(cert_path, "not a PEM certificate"))?;
-        let key = KeyPair::from_pem(key_pem).map_err(|_| Error::damaged(key_path, "not a PEM private key"))?;
+        let der =
+            pem_certificate(cert_pem).ok_or_else(|| Error::damaged(cert_path, "not a PEM certificate"))?;
+        let key =
+            KeyPair::from_pem(key_pem).map_err(|_| Error::damaged(key_path, "not a PEM private key"))?;
         let root = RootCa::from_parts(cert_pem.to_string(), der, key, cert_path)?;
         Ok(root)
     }
@@ -83,14 +86,23 @@ impl RootCa {
             .map_err(|e| Error::damaged(cert_path, format!("unparsable certificate ({e})")))?;
         let is_ca = x509.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca);
         if !is_ca {
-            return Err(Error::damaged(cert_path, "the certificate is not a CA (no BasicConstraints CA:TRUE)"));
+            return Err(Error::damaged(
+                cert_path,
+                "the certificate is not a CA (no BasicConstraints CA:TRUE)",
+            ));
         }
         if x509.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
             return Err(Error::damaged(cert_path, "the private key does not belong to this certificate"));
         }
+        let user_at_host = x509
+            .subject()
+            .iter_organizational_unit()
+            .find_map(|ou| ou.as_str().ok().map(String::from))
+            .unwrap_or_else(|| "localca".into());
         Ok(RootCa {
             constraints: NameConstraintSet::from_certificate(&x509),
             subject: x509.subject().to_string(),
+            user_at_host,
             not_before: x509.validity().not_before.to_datetime(),
             not_after: x509.validity().not_after.to_datetime(),
             cert_pem,
@@ -123,6 +135,11 @@ impl RootCa {
     /// The subject, as `CN=…, OU=…, O=…`.
     pub fn subject(&self) -> &str {
         &self.subject
+    }
+
+    /// `user@host` from the subject's OU: who and where the root was made.
+    pub fn user_at_host(&self) -> &str {
+        &self.user_at_host
     }
 
     /// The permitted names, or `None` for an unconstrained root.

@@ -7,13 +7,19 @@ use localca::KeyType;
 
 /// A local development CA that every client on this machine trusts.
 #[derive(Debug, Parser)]
-#[command(name = "localca", version, about, propagate_version = true, after_help = "\
+#[command(
+    name = "localca",
+    version,
+    about,
+    propagate_version = true,
+    after_help = "\
 Examples:
   localca install                    create the root (once) and trust it everywhere
   localca cert myapp.test localhost  write myapp.test+1.pem and myapp.test+1-key.pem
   localca uninstall                  remove the root from every store
 
-The CA lives in `localca ca path` ($LOCALCA_HOME overrides it).")]
+The CA lives in `localca ca path` ($LOCALCA_HOME overrides it)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -33,6 +39,48 @@ Examples:
 Names outside the root's name constraints are refused. Files are named like mkcert's:
 <first name>[+N][-client].pem and ...-key.pem in the current folder.")]
     Cert(CertArgs),
+    /// Create the root if needed and trust it in every store on this machine.
+    #[command(after_help = "\
+Examples:
+  localca install
+  localca install --stores system,nss
+  sudo localca install      (system and Java stores need root; files stay yours)
+
+Stores: system (curl, OpenSSL, Python, Go…), nss (Firefox, Chromium), java.")]
+    Install {
+        #[command(flatten)]
+        stores: StoreArgs,
+        #[command(flatten)]
+        root: RootArgs,
+    },
+    /// Remove the root from every store (the CA itself is kept unless --delete-ca).
+    #[command(after_help = "\
+Examples:
+  localca uninstall
+  localca uninstall --delete-ca --yes
+  localca uninstall --fingerprint 3f2a…   (an earlier root that `localca status` lists)")]
+    Uninstall {
+        #[command(flatten)]
+        stores: StoreArgs,
+        /// Also delete the CA (root certificate and key): certificates it issued stop being trusted.
+        #[arg(long)]
+        delete_ca: bool,
+        /// Do not ask before deleting the CA.
+        #[arg(long, requires = "delete_ca")]
+        yes: bool,
+        /// Remove the localca root with this SHA-256 fingerprint instead of the current one.
+        #[arg(long, value_name = "SHA256", conflicts_with = "delete_ca")]
+        fingerprint: Option<String>,
+    },
+    /// Say, store by store, whether the root is trusted and how to fix it.
+    #[command(after_help = "Examples:\n  localca status\n  localca status --json")]
+    Status {
+        #[command(flatten)]
+        stores: StoreArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Inspect or create the CA itself.
     #[command(subcommand)]
     Ca(CaCommand),
@@ -77,6 +125,15 @@ pub struct CertArgs {
     pub root: RootArgs,
 }
 
+/// Which trust stores to act on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Only these stores (comma-separated): system, nss, java. Default: every store found.
+    #[arg(long, env = "LOCALCA_STORES", value_delimiter = ',', value_name = "LIST",
+          value_parser = clap::builder::PossibleValuesParser::new(localca::trust::STORE_KINDS))]
+    pub stores: Vec<String>,
+}
+
 /// Options that only matter when a new root is created.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RootArgs {
@@ -100,7 +157,9 @@ pub enum CaCommand {
         json: bool,
     },
     /// Print or save the root certificate (for phones, VMs, containers).
-    #[command(after_help = "Examples:\n  localca ca export > root.pem\n  localca ca export --der --out root.cer")]
+    #[command(
+        after_help = "Examples:\n  localca ca export > root.pem\n  localca ca export --der --out root.cer"
+    )]
     Export {
         /// DER instead of PEM.
         #[arg(long)]
@@ -110,6 +169,8 @@ pub enum CaCommand {
         out: Option<PathBuf>,
     },
     /// Create the CA now (`cert` and `install` create it when needed).
-    #[command(after_help = "Examples:\n  localca ca create\n  localca ca create --permit mycorp.dev --permit 203.0.113.0/24")]
+    #[command(
+        after_help = "Examples:\n  localca ca create\n  localca ca create --permit mycorp.dev --permit 203.0.113.0/24"
+    )]
     Create(RootArgs),
 }

@@ -29,14 +29,21 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
         }
         CaCommand::Export { der, out } => {
             let root = home.load()?;
-            let bytes = if der { root.certificate_der().to_vec() } else { root.certificate_pem().as_bytes().to_vec() };
+            let bytes = if der {
+                root.certificate_der().to_vec()
+            } else {
+                root.certificate_pem().as_bytes().to_vec()
+            };
             match out {
                 Some(path) => {
                     localca::write_file_atomically(&path, &bytes, Mode::Public, home.owner())?;
                     eprintln!("Wrote the root certificate to {}", path.display());
                 }
                 None if der && std::io::stdout().is_terminal() => {
-                    return Err(Failure::new("refusing to write DER to a terminal", Some("add --out FILE, or redirect the output")));
+                    return Err(Failure::new(
+                        "refusing to write DER to a terminal",
+                        Some("add --out FILE, or redirect the output"),
+                    ));
                 }
                 None => std::io::stdout()
                     .write_all(&bytes)

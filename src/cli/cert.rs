@@ -55,6 +55,9 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         }
     }
     println!("It expires on {}.", leaf.not_after.date());
+    if !home.is_marked_installed(&root.fingerprint_hex()) {
+        eprintln!("note: the root is not trusted on this machine yet; run `localca install`");
+    }
     for key_file in [&paths.key, &paths.p12].into_iter().flatten() {
         if let Some((top, line)) = localca::unignored_in_git(key_file) {
             eprintln!(
@@ -87,7 +90,8 @@ fn parse_names(args: &CertArgs) -> Result<Vec<SubjectName>, Failure> {
 }
 
 fn read_csr(path: &PathBuf) -> Result<Vec<u8>, Failure> {
-    let file = std::fs::File::open(path).map_err(|e| Failure::new(format!("{}: {e}", path.display()), None))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| Failure::new(format!("{}: {e}", path.display()), None))?;
     let mut bytes = Vec::new();
     // Read one byte past the limit, so an oversized file is refused without reading all of it.
     file.take(MAX_CSR_BYTES + 1)
@@ -100,7 +104,8 @@ fn output_paths(args: &CertArgs, names: &[SubjectName]) -> OutputPaths {
     let stem = localca::default_stem(names, args.client);
     let p12 = args.p12_file.clone().or_else(|| args.pkcs12.then(|| PathBuf::from(format!("{stem}.p12"))));
     let pem_wanted = p12.is_none() || args.cert_file.is_some() || args.key_file.is_some();
-    let cert = pem_wanted.then(|| args.cert_file.clone().unwrap_or_else(|| PathBuf::from(format!("{stem}.pem"))));
+    let cert =
+        pem_wanted.then(|| args.cert_file.clone().unwrap_or_else(|| PathBuf::from(format!("{stem}.pem"))));
     let key = (pem_wanted && args.csr.is_none())
         .then(|| args.key_file.clone().unwrap_or_else(|| PathBuf::from(format!("{stem}-key.pem"))));
     OutputPaths { cert, key, p12 }

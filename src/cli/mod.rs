@@ -3,6 +3,7 @@
 pub mod args;
 mod ca;
 mod cert;
+mod trust;
 
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
 
@@ -33,6 +34,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Cert(args) => cert::run(&identity, &home, args),
         Command::Ca(command) => ca::run(&identity, &home, command),
+        Command::Install { stores, root } => trust::install(&identity, &home, &stores, &root),
+        Command::Uninstall { stores, delete_ca, yes, fingerprint } => {
+            trust::uninstall(&identity, &home, &stores, delete_ca, yes, fingerprint.as_deref())
+        }
+        Command::Status { stores, json } => trust::status(&identity, &home, &stores, json),
     }
 }
 

@@ -1,0 +1,103 @@
+//! Trust stores for localca: find them, and install, check and remove one root certificate.
+//!
+//! Every store sits behind the small [`TrustStore`] trait, one file per store. The crate has no
+//! crypto dependency: the caller hands over the root's DER bytes, its SHA-256 fingerprint and the
+//! nickname to file it under ([`RootCert`]). A store identifies our root by its bytes or fingerprint,
+//! never by nickname alone.
+
+use std::path::PathBuf;
+
+mod context;
+mod distro;
+mod fsutil;
+pub mod java;
+#[cfg(target_os = "linux")]
+mod linux;
+pub mod nss;
+pub mod pem;
+pub mod runner;
+#[cfg(target_os = "linux")]
+pub mod system;
+
+pub use context::{platform_stores, stores_for_kinds, StoreContext};
+pub use distro::Distro;
+pub use java::JavaStore;
+#[cfg(target_os = "linux")]
+pub use linux::linux_stores;
+pub use nss::NssStore;
+#[cfg(target_os = "linux")]
+pub use system::SystemStore;
+
+/// The root certificate a store is asked about, as the caller computed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootCert {
+    /// The certificate, DER-encoded.
+    pub der: Vec<u8>,
+    /// SHA-256 of `der`, lower-case hex without separators (64 characters).
+    pub sha256_hex: String,
+    /// The label stores file it under: `localca <user>@<host> <first 8 hex of the fingerprint>`.
+    pub nickname: String,
+}
+
+/// Whether a store exists on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detection {
+    /// The store is there and its tools are usable.
+    Present,
+    /// The store is not usable: why, and what would fix it (a package to install, a setting).
+    Absent { reason: String, fix: Option<String> },
+}
+
+/// A localca root found in a store (ours, or one left behind by an earlier CA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRoot {
+    /// The nickname, alias or file name it is stored under.
+    pub label: String,
+    /// The certificate, DER-encoded, so the caller can compute its fingerprint.
+    pub der: Vec<u8>,
+}
+
+/// One trust store: the system bundle, one NSS database, one Java keystore, …
+pub trait TrustStore {
+    /// Short kind name used on the command line and in `--stores`: `system`, `nss`, `java`.
+    fn kind(&self) -> &'static str;
+    /// Where the store lives (a folder, a database, a keystore file), for people to read.
+    fn location(&self) -> String;
+    /// Whether the store and its tools are usable here.
+    fn detect(&self) -> Detection;
+    /// Whether `root` is installed *and trusted* for TLS server authentication.
+    fn is_installed(&self, root: &RootCert) -> Result<bool, StoreError>;
+    /// Install and trust `root`. Installing what is already there is not an error.
+    fn install(&self, root: &RootCert) -> Result<(), StoreError>;
+    /// Remove `root`. Removing what is not there is not an error; nothing else is touched.
+    fn uninstall(&self, root: &RootCert) -> Result<(), StoreError>;
+    /// Every localca root in the store (labels starting with `localca`), ours included.
+    fn localca_roots(&self) -> Result<Vec<FoundRoot>, StoreError>;
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A command ran and failed.
+    #[error("`{command}` failed: {stderr}")]
+    Command { command: String, stderr: String },
+    /// A tool the store needs is not installed.
+    #[error("{tool} is not installed{}", package_hint(.package))]
+    ToolMissing { tool: String, package: Option<String> },
+    /// The store needs privileges we do not have (and sudo was not usable).
+    #[error("{store} needs root; run: {commands}")]
+    NeedsRoot { store: String, commands: String },
+    /// Reading or writing a file of the store failed.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// The store answered something we could not understand.
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+fn package_hint(package: &Option<String>) -> String {
+    match package {
+        Some(p) => format!(" (install {p})"),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,211 @@
+//! A small command runner shared by the stores: finds tools, runs them without a shell, turns
+//! failures into [`StoreError`]s that name the command, and goes through `sudo` when a root-owned
+//! store must be changed by a normal user.
+
+use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::StoreError;
+
+/// Folders searched after `PATH`: normal users on Debian have no `/usr/sbin` in `PATH`, yet
+/// `update-ca-certificates` lives there.
+const EXTRA_DIRS: &[&str] = &["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+
+/// Finds `name` on `PATH`, then in the usual system folders.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    if let Ok(path) = which::which(name) {
+        return Some(path);
+    }
+    EXTRA_DIRS.iter().map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
+}
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Whether it exited with status 0.
+    pub success: bool,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+/// A command: a program and its arguments, passed as separate argv elements (never through a
+/// shell), so paths with spaces or quotes need no escaping.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: PathBuf,
+    args: Vec<OsString>,
+}
+
+impl Cmd {
+    /// A command running `program` (a path, or a name looked up on `PATH` when run).
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Cmd { program: program.into(), args: Vec::new() }
+    }
+
+    /// Appends one argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    /// Appends several arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// The same command run through `sudo` (with `-n` when no password may be asked).
+    fn with_sudo(&self, sudo: &Path, non_interactive: bool) -> Cmd {
+        let mut cmd = Cmd::new(sudo);
+        if non_interactive {
+            cmd = cmd.arg("-n");
+        }
+        cmd.arg("--").arg(&self.program).args(&self.args)
+    }
+
+    /// The command as a shell-like line for people to read or paste.
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.as_os_str())
+            .chain(self.args.iter().map(OsString::as_os_str))
+            .map(|a| shell_quote(&a.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Runs the command and returns what it printed, whatever its exit status. Fails only when
+    /// it cannot be started.
+    pub fn output(&self) -> Result<Output, StoreError> {
+        let out = Command::new(&self.program)
+            .args(&self.args)
+            // Tools print English so the parsers understand them; Java reads these too.
+            .env("LC_ALL", "C")
+            .env("LANG", "C")
+            // Never let a tool wait for input (a certutil password prompt would hang).
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| StoreError::Command { command: self.display(), stderr: e.to_string() })?;
+        Ok(Output {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs the command; a non-zero exit becomes [`StoreError::Command`].
+    pub fn run(&self) -> Result<Output, StoreError> {
+        let out = self.output()?;
+        if out.success {
+            Ok(out)
+        } else {
+            Err(self.failed(&out))
+        }
+    }
+
+    /// The error for a run that printed `out` and failed.
+    pub fn failed(&self, out: &Output) -> StoreError {
+        let mut stderr = out.stderr.trim().to_string();
+        // Some tools (keytool) report errors on stdout.
+        if stderr.is_empty() {
+            stderr = out.stdout.trim().to_string();
+        }
+        StoreError::Command { command: self.display(), stderr }
+    }
+}
+
+/// Quotes `arg` for a POSIX shell when it holds anything but plainly safe characters.
+pub fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// Runs `cmds` in order with root privileges.
+///
+/// When `is_root`, they run directly. Otherwise through `sudo`: if stdin is a terminal, one line
+/// on stderr says why before sudo asks for a password; without a terminal, only when sudo needs
+/// no password. When neither works, returns [`StoreError::NeedsRoot`] listing the exact commands,
+/// so the user can run them.
+pub fn run_as_root(is_root: bool, store: &str, why: &str, cmds: &[Cmd]) -> Result<Vec<Output>, StoreError> {
+    if is_root {
+        return cmds.iter().map(Cmd::run).collect();
+    }
+    let needs_root = || StoreError::NeedsRoot {
+        store: store.to_string(),
+        commands: cmds.iter().map(|c| format!("sudo {}", c.display())).collect::<Vec<_>>().join(" && "),
+    };
+    let Some(sudo) = find_tool("sudo") else {
+        return Err(needs_root());
+    };
+    let non_interactive = if std::io::stdin().is_terminal() {
+        eprintln!("localca: {why} needs root; running it with sudo");
+        false
+    } else if Cmd::new(&sudo).args(["-n", "true"]).run().is_ok() {
+        true
+    } else {
+        return Err(needs_root());
+    };
+    cmds.iter().map(|c| c.with_sudo(&sudo, non_interactive).run()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_like_a_shell() {
+        let cmd = Cmd::new("certutil")
+            .args(["-A", "-d", "sql:/home/a b/.pki/nssdb", "-t", "C,,", "-n"])
+            .arg("it's");
+        assert_eq!(cmd.display(), r"certutil -A -d 'sql:/home/a b/.pki/nssdb' -t C,, -n 'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn failures_name_the_command_and_its_stderr() {
+        let err = Cmd::new("sh").args(["-c", "echo oops >&2; exit 3"]).run().unwrap_err();
+        match err {
+            StoreError::Command { command, stderr } => {
+                assert_eq!(command, "sh -c 'echo oops >&2; exit 3'");
+                assert_eq!(stderr, "oops");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Cmd::new("/nonexistent/tool").output().is_err());
+    }
+
+    #[test]
+    fn without_sudo_the_error_lists_the_commands() {
+        if find_tool("sudo").is_some() {
+            eprintln!("SKIPPED: sudo is installed, it would be used");
+            return;
+        }
+        let cmds =
+            [Cmd::new("install").args(["-m", "0644", "/tmp/a b", "/x"]), Cmd::new("update-ca-certificates")];
+        match run_as_root(false, "system", "testing", &cmds) {
+            Err(StoreError::NeedsRoot { store, commands }) => {
+                assert_eq!(store, "system");
+                assert_eq!(commands, "sudo install -m 0644 '/tmp/a b' /x && sudo update-ca-certificates");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn root_runs_directly() {
+        let outs = run_as_root(true, "test", "testing", &[Cmd::new("echo").arg("hi")]).unwrap();
+        assert_eq!(outs[0].stdout, "hi\n");
+    }
+}

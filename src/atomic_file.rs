@@ -92,22 +92,28 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates `dir` (and its parents) with mode 0700, chowned to `owner` when set.
+/// Creates `dir` and any missing parents with mode 0700, each chowned to `owner` when set (so
+/// that `sudo localca` never leaves root-owned folders such as `~/.local` in a user's home).
 pub fn create_private_dir(dir: &Path, owner: Option<Owner>) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|e| Error::io(dir, e))?;
-    if owner.is_some() {
-        let file = File::open(dir).map_err(|e| Error::io(dir, e))?;
-        set_owner(&file, dir, owner)?;
+    let missing: Vec<&Path> =
+        dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.is_dir()).collect();
+    for d in missing.into_iter().rev() {
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        match builder.create(d) {
+            // Another process may have made it in the meantime: that is fine.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => continue,
+            Err(e) => return Err(Error::io(d, e)),
+            Ok(()) => {}
+        }
+        if owner.is_some() {
+            let file = File::open(d).map_err(|e| Error::io(d, e))?;
+            set_owner(&file, d, owner)?;
+        }
     }
     Ok(())
 }

@@ -156,9 +156,7 @@ impl NameConstraintSet {
     /// [`Error::NameNotPermitted`] for the first of `names` outside the set.
     pub fn check(&self, names: &[SubjectName]) -> Result<()> {
         match names.iter().find(|n| !self.permits(n)) {
-            Some(name) => {
-                Err(Error::NameNotPermitted { name: name.to_string(), permitted: self.to_string() })
-            }
+            Some(name) => Err(Error::NameNotPermitted { name: as_typed(name), permitted: self.to_string() }),
             None => Ok(()),
         }
     }
@@ -190,6 +188,18 @@ impl NameConstraintSet {
             }
         }
         Some(set)
+    }
+}
+
+/// A name as the user would recognise it: `évil.com (xn--vil-9la.com)` for an internationalised name.
+fn as_typed(name: &SubjectName) -> String {
+    let ascii = name.to_string();
+    if !ascii.contains("xn--") {
+        return ascii;
+    }
+    match idna::domain_to_unicode(&ascii) {
+        (unicode, Ok(())) if unicode != ascii => format!("{unicode} ({ascii})"),
+        _ => ascii,
     }
 }
 

@@ -88,8 +88,18 @@ fn csr_names(csr: &X509CertificationRequest<'_>) -> Result<Vec<SubjectName>, Str
     for san in sans {
         for general_name in &san.general_names {
             let name = match general_name {
-                GeneralName::DNSName(d) => SubjectName::parse(d),
-                GeneralName::RFC822Name(e) => SubjectName::parse(e),
+                // Each name keeps the type the request gave it: a DNS name is never read as an
+                // email address or the other way round.
+                GeneralName::DNSName(d) => crate::names::parse_dns(d, true).map(SubjectName::Dns),
+                GeneralName::RFC822Name(e) => match SubjectName::parse(e) {
+                    Ok(email @ SubjectName::Email(_)) => Ok(email),
+                    Ok(_) => Err(Error::InvalidName {
+                        name: e.to_string(),
+                        reason: "an email name without an @".into(),
+                        suggestion: None,
+                    }),
+                    Err(err) => Err(err),
+                },
                 GeneralName::URI(u) => SubjectName::uri(u),
                 GeneralName::IPAddress(b) => {
                     ip_from_bytes(b).map(SubjectName::Ip).ok_or_else(|| Error::InvalidName {
@@ -112,7 +122,8 @@ fn csr_names(csr: &X509CertificationRequest<'_>) -> Result<Vec<SubjectName>, Str
     if names.is_empty() {
         return Err("it names no host: neither subject alternative names nor a common name".into());
     }
-    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
     Ok(names)
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use localca_platform::{Detection, RootCert, StoreContext, StoreError, TrustStore};
+use localca_platform::{Detection, RootCert, Scope, StoreContext, StoreError, TrustStore};
 
 use crate::identity::Identity;
 use crate::root::RootCa;
@@ -72,8 +72,9 @@ pub fn sha256_hex(der: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, der).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The stores of this machine for `identity`, limited to `kinds` when given.
-pub fn stores(identity: &Identity, kinds: Option<&[String]>) -> Vec<Box<dyn TrustStore>> {
+/// The stores of this machine for `identity`, limited to `kinds` when given. `scope` picks the
+/// per-user or machine-wide OS store on macOS and Windows.
+pub fn stores(identity: &Identity, kinds: Option<&[String]>, scope: Scope) -> Vec<Box<dyn TrustStore>> {
     let ctx = StoreContext {
         home: identity.home.clone().unwrap_or_else(|| PathBuf::from("/nonexistent")),
         xdg_data_home: if identity.owner.is_some() {
@@ -83,6 +84,7 @@ pub fn stores(identity: &Identity, kinds: Option<&[String]>) -> Vec<Box<dyn Trus
         },
         owner: identity.owner.map(|o| (o.uid, o.gid)),
         is_root: is_root(),
+        scope,
     };
     let all = localca_platform::platform_stores(&ctx);
     match kinds {

@@ -82,7 +82,14 @@ Examples:
         json: bool,
     },
     /// Inspect or create the CA itself.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  localca ca show
+  localca ca export --out root.pem
+  localca ca create --permit mycorp.dev"
+    )]
     Ca(CaCommand),
 }
 
@@ -132,6 +139,9 @@ pub struct StoreArgs {
     #[arg(long, env = "LOCALCA_STORES", value_delimiter = ',', value_name = "LIST",
           value_parser = clap::builder::PossibleValuesParser::new(localca::trust::STORE_KINDS))]
     pub stores: Vec<String>,
+    /// macOS and Windows: the user's own store (no admin needed) or the machine's (admin).
+    #[arg(long, default_value = "user", value_parser = ["user", "machine"])]
+    pub scope: String,
 }
 
 /// Options that only matter when a new root is created.
@@ -148,6 +158,7 @@ pub struct RootArgs {
 #[derive(Debug, Subcommand)]
 pub enum CaCommand {
     /// Print the CA folder.
+    #[command(after_help = "Examples:\n  localca ca path\n  ls \"$(localca ca path)\"")]
     Path,
     /// Describe the root: subject, fingerprint, validity, name constraints, where the key is.
     #[command(after_help = "Example:\n  localca ca show --json | jq .sha256")]

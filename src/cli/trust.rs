@@ -13,6 +13,10 @@ fn selected(args: &StoreArgs) -> Option<&[String]> {
     (!args.stores.is_empty()).then_some(args.stores.as_slice())
 }
 
+fn scope(args: &StoreArgs) -> localca::platform::Scope {
+    args.scope.parse().unwrap_or_default()
+}
+
 fn print_reports(reports: &[StoreReport]) {
     for r in reports {
         let what = match &r.outcome {
@@ -50,7 +54,7 @@ pub fn install(
         announce_new_root(home, &root);
     }
     let cert = trust::root_cert(&root);
-    let stores = trust::stores(identity, selected(stores));
+    let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
     let reports = trust::install(&stores, &cert);
     print_reports(&reports);
@@ -70,7 +74,7 @@ pub fn uninstall(
     yes: bool,
     fingerprint: Option<&str>,
 ) -> Result<(), Failure> {
-    let stores = trust::stores(identity, selected(stores));
+    let stores = trust::stores(identity, selected(stores), scope(stores));
     if let Some(fp) = fingerprint {
         return uninstall_other(&stores, &fp.replace(':', "").to_ascii_lowercase());
     }
@@ -141,7 +145,7 @@ fn confirm(question: &str) -> Result<bool, Failure> {
 pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool) -> Result<(), Failure> {
     let root = home.load()?;
     let cert = trust::root_cert(&root);
-    let stores = trust::stores(identity, selected(stores));
+    let stores = trust::stores(identity, selected(stores), scope(stores));
     let reports = trust::status(&stores, &cert);
     let others = trust::other_roots(&stores, &cert.sha256_hex);
     let trusted_everywhere =

@@ -18,16 +18,64 @@ pub struct StoreContext {
     pub owner: Option<(u32, u32)>,
     /// Whether we run as root: root-owned stores are changed directly, else through sudo.
     pub is_root: bool,
+    /// Which OS trust store to use where the OS has one per user and one per machine (macOS
+    /// keychains, Windows certificate stores). Linux stores ignore it.
+    pub scope: Scope,
+}
+
+/// Per-user or machine-wide trust, for the OS stores of macOS and Windows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The user's own store: the login keychain with user trust settings on macOS,
+    /// `CurrentUser\Root` on Windows. Needs no administrator rights.
+    #[default]
+    User,
+    /// The machine's store: the System keychain with admin trust settings on macOS,
+    /// `LocalMachine\Root` on Windows. Needs administrator rights (sudo / an elevated shell).
+    Machine,
+}
+
+impl Scope {
+    /// The name used on the command line: `user` or `machine`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::User => "user",
+            Scope::Machine => "machine",
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Scope, String> {
+        match s {
+            "user" => Ok(Scope::User),
+            "machine" | "system" => Ok(Scope::Machine),
+            other => Err(format!("unknown scope `{other}` (expected `user` or `machine`)")),
+        }
+    }
 }
 
 /// The stores of this platform: on Linux the system bundle, every NSS database and every Java
-/// keystore (see [`crate::linux_stores`]); empty elsewhere for now.
+/// keystore (see [`crate::linux_stores`]), plus a hint for the Windows store under WSL; on macOS
+/// the keychain, Firefox profiles that need NSS, Java ([`crate::macos::macos_stores`]); on
+/// Windows the certificate store, Firefox profiles that ignore it, Java
+/// ([`crate::windows::windows_stores`]); empty elsewhere.
 pub fn platform_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
     #[cfg(target_os = "linux")]
     {
         crate::linux_stores(ctx)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        crate::macos::macos_stores(ctx)
+    }
+    #[cfg(windows)]
+    {
+        crate::windows::windows_stores(ctx)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
         let _ = ctx;
         Vec::new()

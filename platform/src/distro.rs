@@ -18,6 +18,8 @@ pub enum Distro {
     Alpine,
     /// NixOS: the system store is declared in the configuration, not changed by tools.
     NixOs,
+    /// macOS: NSS tools come from Homebrew.
+    MacOs,
     /// Anything else, or no `/etc/os-release`.
     Unknown,
 }
@@ -25,6 +27,9 @@ pub enum Distro {
 impl Distro {
     /// Reads `/etc/os-release` (the standard location; `/usr/lib/os-release` as fallback).
     pub fn detect() -> Distro {
+        if cfg!(target_os = "macos") {
+            return Distro::MacOs;
+        }
         ["/etc/os-release", "/usr/lib/os-release"]
             .iter()
             .find_map(|p| std::fs::read_to_string(Path::new(p)).ok())
@@ -67,6 +72,7 @@ impl Distro {
             Distro::Suse => "mozilla-nss-tools (zypper install mozilla-nss-tools)",
             Distro::Alpine => "nss-tools (apk add nss-tools)",
             Distro::NixOs => "nssTools (add pkgs.nssTools)",
+            Distro::MacOs => "nss (brew install nss)",
             Distro::Unknown => {
                 "the NSS tools: libnss3-tools (Debian/Ubuntu), nss-tools (Fedora/RHEL), \
                  nss (Arch), mozilla-nss-tools (openSUSE)"

@@ -68,9 +68,10 @@ fn jdk_root_of(java: &Path) -> Option<PathBuf> {
 
 /// Keystores of the JDK at `root` (modern layout, and the `jre/` one of Java 8).
 fn keystores_in_jdk(root: &Path) -> Vec<Keystore> {
+    // `keytool.exe` on Windows.
     let keytool = ["bin/keytool", "jre/bin/keytool", "../bin/keytool"]
         .iter()
-        .map(|rel| root.join(rel))
+        .map(|rel| root.join(format!("{rel}{}", std::env::consts::EXE_SUFFIX)))
         .find(|p| p.is_file());
     ["lib/security/cacerts", "jre/lib/security/cacerts"]
         .iter()
@@ -297,6 +298,14 @@ impl TrustStore for JavaStore {
             })
             .collect())
     }
+}
+
+/// One store per keystore, or a stand-in whose detect() says no JDK was found.
+pub fn stores(keystores: Vec<Keystore>, is_root: bool) -> Vec<Box<dyn TrustStore>> {
+    if keystores.is_empty() {
+        return vec![Box::new(JavaStore::none())];
+    }
+    keystores.into_iter().map(|k| Box::new(JavaStore::new(k, is_root)) as Box<dyn TrustStore>).collect()
 }
 
 #[cfg(test)]

@@ -7,26 +7,36 @@
 
 use std::path::PathBuf;
 
+pub mod advice;
 mod context;
 mod distro;
+pub mod firefox;
 mod fsutil;
 pub mod java;
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod macos;
 pub mod nss;
 pub mod pem;
+pub mod plist;
 pub mod runner;
 #[cfg(target_os = "linux")]
 pub mod system;
+#[cfg(windows)]
+pub mod windows;
 
-pub use context::{platform_stores, stores_for_kinds, StoreContext};
+pub use advice::AdviceStore;
+pub use context::{platform_stores, stores_for_kinds, Scope, StoreContext};
 pub use distro::Distro;
 pub use java::JavaStore;
 #[cfg(target_os = "linux")]
 pub use linux::linux_stores;
+pub use macos::KeychainStore;
 pub use nss::NssStore;
 #[cfg(target_os = "linux")]
 pub use system::SystemStore;
+#[cfg(windows)]
+pub use windows::WindowsStore;
 
 /// The root certificate a store is asked about, as the caller computed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +69,9 @@ pub struct FoundRoot {
 
 /// One trust store: the system bundle, one NSS database, one Java keystore, …
 pub trait TrustStore {
-    /// Short kind name used on the command line and in `--stores`: `system`, `nss`, `java`.
+    /// Short kind name used on the command line and in `--stores`: `system` (the OS store: the
+    /// Linux bundle, the macOS keychain, the Windows certificate store), `nss`, `java`, and for
+    /// advice-only entries `firefox` (Windows) and `windows` (WSL).
     fn kind(&self) -> &'static str;
     /// Where the store lives (a folder, a database, a keystore file), for people to read.
     fn location(&self) -> String;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::context::StoreContext;
-use crate::java::{self, JavaStore};
+use crate::java;
 use crate::nss::{self, NssStore};
 use crate::system::SystemStore;
 use crate::TrustStore;
@@ -11,7 +11,8 @@ use crate::TrustStore;
 /// Every Linux store for the user in `ctx`: the system store (or a stand-in whose detect()
 /// explains why there is none, e.g. on NixOS), one NSS store per database found (plus the
 /// Chromium database to create, when Chromium is installed and has none), and one Java store
-/// per keystore (or a stand-in saying no JDK was found).
+/// per keystore (or a stand-in saying no JDK was found). Inside WSL, an advice entry for the
+/// Windows store (see [`crate::advice::wsl_windows_store`]).
 pub fn linux_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
     let mut stores: Vec<Box<dyn TrustStore>> = vec![Box::new(SystemStore::detect_here(ctx.is_root))];
     let chromium = nss::chromium_installed();
@@ -19,12 +20,9 @@ pub fn linux_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
         stores.push(Box::new(NssStore::new(location, ctx.owner)));
     }
     let java_home = std::env::var_os("JAVA_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
-    let keystores = java::discover(java_home.as_deref());
-    if keystores.is_empty() {
-        stores.push(Box::new(JavaStore::none()));
-    }
-    for keystore in keystores {
-        stores.push(Box::new(JavaStore::new(keystore, ctx.is_root)));
+    stores.extend(java::stores(java::discover(java_home.as_deref()), ctx.is_root));
+    if crate::advice::running_in_wsl() {
+        stores.push(Box::new(crate::advice::wsl_windows_store()));
     }
     stores
 }

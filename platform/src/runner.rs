@@ -11,7 +11,19 @@ use crate::StoreError;
 
 /// Folders searched after `PATH`: normal users on Debian have no `/usr/sbin` in `PATH`, yet
 /// `update-ca-certificates` lives there.
+#[cfg(not(target_os = "macos"))]
 const EXTRA_DIRS: &[&str] = &["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+/// On macOS also Homebrew's folders (Apple Silicon, Intel), and its keg of `nss` for certutil:
+/// GUI-started shells may lack them in `PATH`.
+#[cfg(target_os = "macos")]
+const EXTRA_DIRS: &[&str] = &[
+    "/usr/sbin",
+    "/usr/bin",
+    "/opt/homebrew/bin",
+    "/usr/local/bin",
+    "/opt/homebrew/opt/nss/bin",
+    "/usr/local/opt/nss/bin",
+];
 
 /// Finds `name` on `PATH`, then in the usual system folders.
 pub fn find_tool(name: &str) -> Option<PathBuf> {

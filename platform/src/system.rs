@@ -287,13 +287,15 @@ impl TrustStore for SystemStore {
             return Ok(());
         }
         let refresh = self.refresh_cmd()?;
+        let mut doomed = files.clone();
+        doomed.extend(links_to(Path::new(CERTS_LINK_DIR), &files));
         if self.is_root {
-            for f in &files {
+            for f in &doomed {
                 fs::remove_file(f).map_err(io_err(f))?;
             }
             refresh.run()?;
         } else {
-            let mut cmds: Vec<Cmd> = files.iter().map(|f| Cmd::new("rm").arg("-f").arg(f)).collect();
+            let mut cmds: Vec<Cmd> = doomed.iter().map(|f| Cmd::new("rm").arg("-f").arg(f)).collect();
             cmds.push(refresh);
             let why = format!("removing the root from {}", self.location());
             run_as_root(false, "system", &why, &cmds)?;
@@ -315,6 +317,28 @@ impl TrustStore for SystemStore {
         }
         Ok(found)
     }
+}
+
+/// Where `update-ca-certificates` (Debian, openSUSE) links each anchor, with OpenSSL hash links.
+const CERTS_LINK_DIR: &str = "/etc/ssl/certs";
+
+/// Symlinks in `dir` that lead to one of `files`: the anchor's link, and the hash links to that
+/// link. `update-ca-certificates` prunes them only when something else changes in the same run,
+/// so without this an uninstall leaves them dangling.
+fn links_to(dir: &Path, files: &[PathBuf]) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let links: Vec<(PathBuf, PathBuf)> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| fs::read_link(&p).ok().map(|target| (p, dir.join(target))))
+        .collect();
+    let direct: Vec<PathBuf> =
+        links.iter().filter(|(_, target)| files.contains(target)).map(|(p, _)| p.clone()).collect();
+    let hashed = links.iter().filter(|(_, target)| direct.contains(target)).map(|(p, _)| p.clone());
+    let mut all = direct.clone();
+    all.extend(hashed);
+    all
 }
 
 fn file_name(path: &Path) -> String {
@@ -341,5 +365,23 @@ mod tests {
             Detection::Present => panic!("should be absent"),
         }
         assert!(store.localca_roots().unwrap().is_empty());
+    }
+
+    #[test]
+    fn finds_the_anchor_link_and_its_hash_link_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let anchor = dir.path().join("localca-x.crt");
+        fs::write(&anchor, "x").unwrap();
+        let other = dir.path().join("other.crt");
+        fs::write(&other, "y").unwrap();
+        let certs = dir.path().join("certs");
+        fs::create_dir(&certs).unwrap();
+        std::os::unix::fs::symlink(&anchor, certs.join("localca-x.pem")).unwrap();
+        std::os::unix::fs::symlink("localca-x.pem", certs.join("abcd1234.0")).unwrap();
+        std::os::unix::fs::symlink(&other, certs.join("other.pem")).unwrap();
+        std::os::unix::fs::symlink("other.pem", certs.join("ffff0000.0")).unwrap();
+        let mut found = links_to(&certs, &[anchor]);
+        found.sort();
+        assert_eq!(found, vec![certs.join("abcd1234.0"), certs.join("localca-x.pem")]);
     }
 }

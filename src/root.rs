@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, KeyPair, KeyUsagePurpose,
     SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
@@ -11,6 +11,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::constraints::NameConstraintSet;
 use crate::error::{Error, Result};
+
+/// X.520 serialNumber (2.5.4.5), the subject attribute that tells one user's roots apart.
+const SERIAL_NUMBER_ATTRIBUTE: &[u64] = &[2, 5, 4, 5];
 
 /// How long a root is valid.
 pub const ROOT_VALIDITY_DAYS: i64 = 3652;
@@ -55,8 +58,15 @@ impl RootCa {
         dn.push(DnType::OrganizationName, "localca development CA");
         dn.push(DnType::OrganizationalUnitName, profile.user_at_host.as_str());
         dn.push(DnType::CommonName, format!("localca {}", profile.user_at_host));
+        let serial = random_serial()?;
+        // A serialNumber attribute makes each root's subject unique. Without it, two roots of one
+        // user@host share a subject: NSS then files both under one nickname (so one cannot be
+        // removed without the other) and verifiers may try the wrong one first.
+        let tag: String = serial.to_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let tag = rcgen::string::PrintableString::try_from(tag).expect("hex is printable");
+        dn.push(DnType::CustomDnType(SERIAL_NUMBER_ATTRIBUTE.to_vec()), DnValue::PrintableString(tag));
         params.distinguished_name = dn;
-        params.serial_number = Some(random_serial()?);
+        params.serial_number = Some(serial);
         let now = OffsetDateTime::now_utc();
         // Backdated an hour so a machine whose clock runs a little behind still accepts it.
         params.not_before = now - Duration::hours(1);

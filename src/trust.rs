@@ -33,6 +33,13 @@ pub enum Outcome {
         /// What would make it usable.
         fix: Option<String>,
     },
+    /// The store is here but its tool is missing: clients reading it will not trust the root.
+    ToolMissing {
+        /// What is missing.
+        reason: String,
+        /// What to install.
+        fix: String,
+    },
     /// The operation failed; the message says why and what to do.
     Failed(String),
 }
@@ -40,7 +47,7 @@ pub enum Outcome {
 impl Outcome {
     /// Whether this outcome counts as a failure for the exit code.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Failed(_))
+        matches!(self, Outcome::Failed(_) | Outcome::ToolMissing { .. })
     }
 }
 
@@ -147,8 +154,10 @@ pub fn other_roots(
     for store in stores.iter().filter(|s| s.detect() == Detection::Present) {
         for root in store.localca_roots().unwrap_or_default() {
             let fp = sha256_hex(&root.der);
-            if fp != ours {
-                found.push((store.kind(), store.location(), root.label, fp));
+            let location = store.location();
+            // One line per root and store, however many labels it is filed under there.
+            if fp != ours && !found.iter().any(|(_, l, _, f)| *l == location && *f == fp) {
+                found.push((store.kind(), location, root.label, fp));
             }
         }
     }
@@ -164,6 +173,7 @@ fn run_each(
         .map(|store| {
             let outcome = match store.detect() {
                 Detection::Absent { reason, fix } => Outcome::Skipped { reason, fix },
+                Detection::Unusable { reason, fix } => Outcome::ToolMissing { reason, fix },
                 Detection::Present => op(store.as_ref()).unwrap_or_else(|e| Outcome::Failed(e.to_string())),
             };
             StoreReport { kind: store.kind(), location: store.location(), outcome }

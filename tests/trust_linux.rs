@@ -1,4 +1,4 @@
-//! End-to-end trust-store test on Linux.
+//! End-to-end trust-store tests on Linux.
 //!
 //! Runs `tests/sandbox tests/clients/scenario` with the real `localca` binary:
 //! inside a private mount namespace (temporary copies of /etc/ssl,
@@ -76,8 +76,10 @@ fn real_stores() -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-#[test]
-fn trust_stores_install_uninstall_end_to_end() {
+/// Runs `script` in tests/sandbox with the localca binary as `$LOCALCA_BIN`, prints its output,
+/// and asserts that it succeeded and that the real stores outside did not change. Skips (passing,
+/// with a printed reason) where the sandbox cannot run.
+fn run_sandboxed(script: &str, configure: impl FnOnce(&mut Command)) {
     if std::env::var("LOCALCA_SKIP_TRUST_TEST").as_deref() == Ok("1") {
         return skip("LOCALCA_SKIP_TRUST_TEST=1");
     }
@@ -91,29 +93,18 @@ fn trust_stores_install_uninstall_end_to_end() {
     }
 
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sandbox = repo.join("tests/sandbox");
-    let scenario = repo.join("tests/clients/scenario");
-    let bin = env!("CARGO_BIN_EXE_localca");
-    let known = std::env::var("LOCALCA_TRUST_KNOWN_FAILURES").unwrap_or_default();
+    let mut command = Command::new(repo.join("tests/sandbox"));
+    command
+        .arg(repo.join(script))
+        .current_dir(repo)
+        .env("LOCALCA_BIN", env!("CARGO_BIN_EXE_localca"))
+        .env_remove("LOCALCA_HOME")
+        .env_remove("CAROOT");
+    configure(&mut command);
 
     let before = real_stores();
     let started = Instant::now();
-    let out = Command::new(&sandbox)
-        .arg(&scenario)
-        .current_dir(repo)
-        .env("LOCALCA_BIN", bin)
-        .env("TOOL_NAME", "localca")
-        .env("TOOL_INSTALL", r#""$LOCALCA_BIN" install"#)
-        .env("TOOL_UNINSTALL", r#""$LOCALCA_BIN" uninstall"#)
-        .env("TOOL_CERT", r#""$LOCALCA_BIN" cert --cert-file "$1" --key-file "$2" "${@:3}""#)
-        .env("TOOL_EXPORT", r#""$LOCALCA_BIN" ca export --out "$1""#)
-        .env("TOOL_STATUS", r#""$LOCALCA_BIN" status"#)
-        .env("PREPARE_PKI_NSSDB", "0")
-        .env("KNOWN_FAILURES", known)
-        .env_remove("LOCALCA_HOME")
-        .env_remove("CAROOT")
-        .output()
-        .expect("failed to run tests/sandbox");
+    let out = command.output().expect("failed to run tests/sandbox");
     let secs = started.elapsed().as_secs();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -121,7 +112,7 @@ fn trust_stores_install_uninstall_end_to_end() {
     if !stderr.trim().is_empty() {
         println!("--- stderr ---\n{stderr}");
     }
-    println!("trust_linux: scenario took {secs}s, {}", out.status);
+    println!("trust_linux: {script} took {secs}s, {}", out.status);
 
     if out.status.code() == Some(77) {
         let reason = stderr.lines().last().unwrap_or("sandbox refused").to_string();
@@ -141,5 +132,28 @@ fn trust_stores_install_uninstall_end_to_end() {
         before.len(),
         after.len()
     );
-    assert!(out.status.success(), "trust scenario failed ({}); see the output above", out.status);
+    assert!(out.status.success(), "{script} failed ({}); see the output above", out.status);
+}
+
+#[test]
+fn trust_stores_install_uninstall_end_to_end() {
+    let known = std::env::var("LOCALCA_TRUST_KNOWN_FAILURES").unwrap_or_default();
+    run_sandboxed("tests/clients/scenario", |command| {
+        command
+            .env("TOOL_NAME", "localca")
+            .env("TOOL_INSTALL", r#""$LOCALCA_BIN" install"#)
+            .env("TOOL_UNINSTALL", r#""$LOCALCA_BIN" uninstall"#)
+            .env("TOOL_CERT", r#""$LOCALCA_BIN" cert --cert-file "$1" --key-file "$2" "${@:3}""#)
+            .env("TOOL_EXPORT", r#""$LOCALCA_BIN" ca export --out "$1""#)
+            .env("TOOL_STATUS", r#""$LOCALCA_BIN" status"#)
+            .env("PREPARE_PKI_NSSDB", "0")
+            .env("KNOWN_FAILURES", known);
+    });
+}
+
+/// Missing certutil or keytool, no root and no sudo, an earlier root left installed,
+/// `uninstall --delete-ca`: see tests/stores/degraded.
+#[test]
+fn trust_stores_degrade_one_at_a_time() {
+    run_sandboxed("tests/stores/degraded", |_| {});
 }

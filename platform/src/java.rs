@@ -213,16 +213,16 @@ impl TrustStore for JavaStore {
                 fix: None,
             };
         };
-        if ks.keytool.is_none() {
-            return Detection::Absent {
-                reason: "keytool not found".into(),
-                fix: Some("install a JDK (it provides keytool) or set JAVA_HOME".into()),
-            };
-        }
         if let Err(e) = std::fs::File::open(&ks.path) {
             return Detection::Absent {
                 reason: format!("cannot read {}: {e}", ks.path.display()),
                 fix: None,
+            };
+        }
+        if ks.keytool.is_none() {
+            return Detection::Unusable {
+                reason: "keytool not found".into(),
+                fix: "install a JDK (it provides keytool) or set JAVA_HOME".into(),
             };
         }
         Detection::Present

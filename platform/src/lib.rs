@@ -54,8 +54,21 @@ pub struct RootCert {
 pub enum Detection {
     /// The store is there and its tools are usable.
     Present,
-    /// The store is not usable: why, and what would fix it (a package to install, a setting).
-    Absent { reason: String, fix: Option<String> },
+    /// There is no such store here (no database, no JDK): why, and what would create one.
+    Absent {
+        /// Why there is none.
+        reason: String,
+        /// What would make one, when something would.
+        fix: Option<String>,
+    },
+    /// The store is here but cannot be worked with (its tool is missing): clients that read it
+    /// will not trust the root until the fix is applied.
+    Unusable {
+        /// What is missing.
+        reason: String,
+        /// What to install or change.
+        fix: String,
+    },
 }
 
 /// A localca root found in a store (ours, or one left behind by an earlier CA).

@@ -128,7 +128,9 @@ impl SystemStore {
 
     fn layout(&self) -> Result<&(SystemLayout, PathBuf), StoreError> {
         self.found.as_ref().ok_or_else(|| match self.detect() {
-            Detection::Absent { reason, .. } => StoreError::Unexpected(reason),
+            Detection::Absent { reason, .. } | Detection::Unusable { reason, .. } => {
+                StoreError::Unexpected(reason)
+            }
             Detection::Present => StoreError::Unexpected("no system trust store".into()),
         })
     }
@@ -362,7 +364,7 @@ mod tests {
             Detection::Absent { fix, .. } => {
                 assert!(fix.unwrap().contains("security.pki.certificateFiles"))
             }
-            Detection::Present => panic!("should be absent"),
+            other => panic!("should be absent, got {other:?}"),
         }
         assert!(store.localca_roots().unwrap().is_empty());
     }

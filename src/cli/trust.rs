@@ -19,16 +19,22 @@ fn scope(args: &StoreArgs) -> localca::platform::Scope {
 
 fn print_reports(reports: &[StoreReport]) {
     for r in reports {
-        let what = match &r.outcome {
-            Outcome::Installed => "installed".to_string(),
-            Outcome::AlreadyInstalled => "already installed".to_string(),
-            Outcome::Removed => "removed".to_string(),
-            Outcome::NotInstalled => "not installed".to_string(),
-            Outcome::Skipped { reason, fix: Some(fix) } => format!("skipped: {reason}; to use it: {fix}"),
-            Outcome::Skipped { reason, fix: None } => format!("skipped: {reason}"),
-            Outcome::Failed(error) => format!("FAILED: {error}"),
+        let (what, detail) = match &r.outcome {
+            Outcome::Installed => ("installed", None),
+            Outcome::AlreadyInstalled => ("already installed", None),
+            Outcome::Removed => ("removed", None),
+            Outcome::NotInstalled => ("not installed", None),
+            Outcome::Skipped { reason, fix: Some(fix) } => {
+                ("skipped", Some(format!("{reason}; to use it: {fix}")))
+            }
+            Outcome::Skipped { reason, fix: None } => ("skipped", Some(reason.clone())),
+            Outcome::ToolMissing { reason, fix } => ("NOT DONE", Some(format!("{reason}; fix: {fix}"))),
+            Outcome::Failed(error) => ("FAILED", Some(error.clone())),
         };
-        println!("  {:<7} {}  {what}", r.kind, r.location);
+        println!("  {:<7} {what:<17} {}", r.kind, r.location);
+        if let Some(detail) = detail {
+            println!("          {detail}");
+        }
     }
 }
 
@@ -177,7 +183,9 @@ pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool
         for r in &reports {
             let fix = match &r.outcome {
                 Outcome::NotInstalled => " — fix: localca install".to_string(),
-                Outcome::Skipped { fix: Some(fix), .. } => format!(" — fix: {fix}"),
+                Outcome::Skipped { fix: Some(fix), .. } | Outcome::ToolMissing { fix, .. } => {
+                    format!(" — fix: {fix}")
+                }
                 _ => String::new(),
             };
             println!(
@@ -203,14 +211,15 @@ fn state_word(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::AlreadyInstalled | Outcome::Installed => "trusted",
         Outcome::NotInstalled | Outcome::Removed => "not-installed",
-        Outcome::Skipped { .. } => "unavailable",
+        Outcome::Skipped { .. } => "absent",
+        Outcome::ToolMissing { .. } => "tool-missing",
         Outcome::Failed(_) => "error",
     }
 }
 
 fn detail(outcome: &Outcome) -> Option<String> {
     match outcome {
-        Outcome::Skipped { reason, .. } => Some(reason.clone()),
+        Outcome::Skipped { reason, .. } | Outcome::ToolMissing { reason, .. } => Some(reason.clone()),
         Outcome::Failed(e) => Some(e.clone()),
         _ => None,
     }

@@ -215,16 +215,16 @@ impl TrustStore for NssStore {
     }
 
     fn detect(&self) -> Detection {
-        if self.certutil.is_none() {
-            return Detection::Absent {
-                reason: "certutil not found".into(),
-                fix: Some(format!("install {}", self.distro.certutil_package())),
-            };
-        }
         if !self.exists() && !self.location.create_on_install {
             return Detection::Absent {
                 reason: format!("no NSS database in {}", self.location.dir.display()),
                 fix: None,
+            };
+        }
+        if self.certutil.is_none() {
+            return Detection::Unusable {
+                reason: "certutil not found".into(),
+                fix: format!("install {}", self.distro.certutil_package()),
             };
         }
         Detection::Present

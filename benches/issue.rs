@@ -13,8 +13,11 @@ fn names() -> Vec<SubjectName> {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let home = CaHome::at(dir.path());
-    let profile =
-        RootProfile { name_constraints: Some(Default::default()), user_at_host: "bench@localhost".into() };
+    let profile = RootProfile {
+        name_constraints: Some(Default::default()),
+        user_at_host: "bench@localhost".into(),
+        key_storage: localca::KeyStorageChoice::File,
+    };
     let (root, _) = home.load_or_create(&profile).unwrap();
     let names = names();
 

@@ -76,6 +76,14 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// The OS keyring holding (or meant to hold) the root key did not answer.
+    #[error("{keyring} is unavailable: {reason}")]
+    Keyring {
+        /// What went wrong, in the user's terms.
+        reason: String,
+        /// Which keyring.
+        keyring: &'static str,
+    },
     /// Building or signing a certificate failed inside the crypto library.
     #[error("certificate generation failed: {0}")]
     Crypto(String),
@@ -101,6 +109,13 @@ impl Error {
                     .into(),
             ),
             Error::NoHomeFolder => Some("set HOME, or LOCALCA_HOME to the CA folder".into()),
+            Error::Keyring { .. } => Some(
+                "run localca inside a desktop session with the keyring unlocked (or under \
+                 `dbus-run-session` with an unlocked gnome-keyring), or create the CA with \
+                 `--key-storage file`; a CA whose key is in the keyring can be moved with \
+                 `localca ca move-key --to file` where the keyring is reachable"
+                    .into(),
+            ),
             _ => None,
         }
     }

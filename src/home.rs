@@ -12,13 +12,32 @@ use std::path::{Path, PathBuf};
 use crate::atomic_file::{self, Mode, Owner};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
-use crate::root::{RootCa, RootProfile};
+use crate::key_storage::{self, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
+use crate::root::{RootCa, RootCertificate, RootProfile};
+
+/// How a new CA was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creation {
+    /// Where its key went.
+    pub key_storage: KeyStorage,
+    /// Set when `auto` fell back to a file: why the keyring did not answer.
+    pub keyring_unavailable: Option<String>,
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
 
 /// File name of the root certificate inside the CA home.
 pub const ROOT_CERT_FILE: &str = "root.pem";
 /// File name of the root private key inside the CA home.
 pub const ROOT_KEY_FILE: &str = "root-key.pem";
 const LOCK_FILE: &str = ".lock";
+/// Says `keyring` when the root key is in the OS keyring; absent when it is in `root-key.pem`.
+const KEY_STORAGE_MARKER: &str = "key-storage";
 /// Written by `install` (the fingerprint of the root it installed) so that `cert` can tell, without
 /// running any store tool, whether the root has been installed.
 const INSTALLED_MARKER: &str = "installed";
@@ -65,8 +84,17 @@ impl CaHome {
         self.dir.join(ROOT_KEY_FILE)
     }
 
-    /// Loads the CA; [`Error::NoCa`] when there is none. Never creates anything.
-    pub fn load(&self) -> Result<RootCa> {
+    /// Where the root key is kept (the CA home records it when the key is in the keyring).
+    pub fn key_storage(&self) -> KeyStorage {
+        match fs::read_to_string(self.dir.join(KEY_STORAGE_MARKER)) {
+            Ok(text) if text.trim() == "keyring" => KeyStorage::Keyring,
+            _ => KeyStorage::File,
+        }
+    }
+
+    /// Loads the root certificate alone (no key): what the trust stores, `ca show` and
+    /// `ca export` need. [`Error::NoCa`] when there is none. Never creates anything.
+    pub fn load_certificate(&self) -> Result<RootCertificate> {
         let cert_path = self.cert_path();
         let cert_pem = match fs::read_to_string(&cert_path) {
             Ok(pem) => pem,
@@ -76,49 +104,152 @@ impl CaHome {
             }
             Err(e) => return Err(Error::io(cert_path, e)),
         };
-        let key_path = self.key_path();
-        let key_pem = match fs::read_to_string(&key_path) {
-            Ok(pem) => pem,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::damaged(key_path, "the root key is missing"))
-            }
-            Err(e) if e.kind() == ErrorKind::InvalidData => {
-                return Err(Error::damaged(key_path, "not a PEM private key (not text)"))
-            }
-            Err(e) => return Err(Error::io(key_path, e)),
-        };
-        RootCa::from_pem(&cert_pem, &key_pem, &cert_path, &key_path)
+        RootCertificate::from_pem(&cert_pem, &cert_path)
     }
 
-    /// Loads the CA, creating it with `profile` when there is none. Returns whether it was created.
-    pub fn load_or_create(&self, profile: &RootProfile) -> Result<(RootCa, bool)> {
+    /// Loads the CA with its key; [`Error::NoCa`] when there is none. Never creates anything.
+    /// With the key in the keyring this is one keyring read.
+    pub fn load(&self) -> Result<RootCa> {
+        let certificate = self.load_certificate()?;
+        let key_pem = match self.key_storage() {
+            KeyStorage::File => self.read_key_file()?,
+            KeyStorage::Keyring => key_storage::keyring_load(&certificate.fingerprint_hex())?,
+        };
+        let key_location = self.key_location(&certificate);
+        RootCa::with_key(certificate, &key_pem, &self.cert_path(), &key_location)
+    }
+
+    /// Where the key is, as a path-like name for messages.
+    fn key_location(&self, certificate: &RootCertificate) -> PathBuf {
+        match self.key_storage() {
+            KeyStorage::File => self.key_path(),
+            KeyStorage::Keyring => {
+                PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{}", certificate.fingerprint_hex()))
+            }
+        }
+    }
+
+    fn read_key_file(&self) -> Result<String> {
+        let key_path = self.key_path();
+        match fs::read_to_string(&key_path) {
+            Ok(pem) => Ok(pem),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                Err(Error::damaged(key_path, "the root key is missing"))
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidData => {
+                Err(Error::damaged(key_path, "not a PEM private key (not text)"))
+            }
+            Err(e) => Err(Error::io(key_path, e)),
+        }
+    }
+
+    /// Loads the CA, creating it with `profile` when there is none. Returns how it was created,
+    /// when it was.
+    pub fn load_or_create(&self, profile: &RootProfile) -> Result<(RootCa, Option<Creation>)> {
         match self.load() {
             Err(Error::NoCa { .. }) => {}
-            other => return other.map(|ca| (ca, false)),
+            other => return other.map(|ca| (ca, None)),
         }
-        let _lock = self.lock()?;
-        // Another process may have created it while we waited for the lock.
-        match self.load() {
-            Err(Error::NoCa { .. }) => self.create_locked(profile).map(|ca| (ca, true)),
-            other => other.map(|ca| (ca, false)),
-        }
+        self.with_creation_lock(|| {
+            // Another process may have created it while we waited for the lock.
+            match self.load() {
+                Err(Error::NoCa { .. }) => self.create_locked(profile).map(|(ca, c)| (ca, Some(c))),
+                other => other.map(|ca| (ca, None)),
+            }
+        })
     }
 
     /// Creates the CA; [`Error::CaExists`] when there already is one (it is never replaced).
-    pub fn create(&self, profile: &RootProfile) -> Result<RootCa> {
-        let _lock = self.lock()?;
-        if self.cert_path().exists() {
-            return Err(Error::CaExists { home: self.dir.clone() });
-        }
-        self.create_locked(profile)
+    pub fn create(&self, profile: &RootProfile) -> Result<(RootCa, Creation)> {
+        self.with_creation_lock(|| {
+            if self.cert_path().exists() {
+                return Err(Error::CaExists { home: self.dir.clone() });
+            }
+            self.create_locked(profile)
+        })
     }
 
-    fn create_locked(&self, profile: &RootProfile) -> Result<RootCa> {
+    /// Runs `f` under the home's lock. If the folder did not exist before and `f` fails, the
+    /// folder is removed again: a failed creation leaves nothing behind.
+    fn with_creation_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let existed = self.dir.exists();
+        let lock = self.lock()?;
+        let result = f();
+        drop(lock);
+        if result.is_err() && !existed {
+            let _ = fs::remove_file(self.dir.join(LOCK_FILE));
+            let _ = fs::remove_dir(&self.dir);
+        }
+        result
+    }
+
+    fn create_locked(&self, profile: &RootProfile) -> Result<(RootCa, Creation)> {
         let (root, key_pem) = RootCa::generate(profile)?;
+        let fingerprint = root.fingerprint_hex();
+        let (storage, keyring_unavailable) = match profile.key_storage {
+            KeyStorageChoice::File => (KeyStorage::File, None),
+            KeyStorageChoice::Keyring => {
+                key_storage::keyring_store(&fingerprint, &key_pem)?;
+                (KeyStorage::Keyring, None)
+            }
+            KeyStorageChoice::Auto => match key_storage::keyring_store(&fingerprint, &key_pem) {
+                Ok(()) => (KeyStorage::Keyring, None),
+                Err(e) => (KeyStorage::File, Some(e.to_string())),
+            },
+        };
         // Key first, certificate last: the certificate's rename is the moment the CA exists.
-        atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
+        match storage {
+            KeyStorage::Keyring => {
+                self.set_key_storage(KeyStorage::Keyring)?;
+                remove_if_present(&self.key_path())?; // left by an interrupted earlier creation
+            }
+            KeyStorage::File => {
+                atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
+                self.set_key_storage(KeyStorage::File)?;
+            }
+        }
         atomic_file::write(&self.cert_path(), root.certificate_pem().as_bytes(), Mode::Public, self.owner)?;
-        Ok(root)
+        Ok((root, Creation { key_storage: storage, keyring_unavailable }))
+    }
+
+    fn set_key_storage(&self, storage: KeyStorage) -> Result<()> {
+        let marker = self.dir.join(KEY_STORAGE_MARKER);
+        match storage {
+            KeyStorage::Keyring => atomic_file::write(&marker, b"keyring\n", Mode::Public, self.owner),
+            KeyStorage::File => remove_if_present(&marker),
+        }
+    }
+
+    /// Moves the root key to `to`: writes the new copy, reads it back and checks it against the
+    /// certificate, records the new place, then deletes the old copy. A failure at any step
+    /// before the last leaves the old copy in place and in use. Returns `false` when the key
+    /// already was there.
+    pub fn move_key(&self, to: KeyStorage) -> Result<bool> {
+        let _lock = self.lock()?;
+        let root = self.load()?;
+        if self.key_storage() == to {
+            return Ok(false);
+        }
+        let fingerprint = root.fingerprint_hex();
+        let key_pem = root.key_pem();
+        let cert_path = self.cert_path();
+        match to {
+            KeyStorage::Keyring => {
+                key_storage::keyring_store(&fingerprint, &key_pem)?;
+                let back = key_storage::keyring_load(&fingerprint)?;
+                let item = PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{fingerprint}"));
+                RootCa::with_key((*root).clone(), &back, &cert_path, &item)?;
+                self.set_key_storage(KeyStorage::Keyring)?;
+                remove_if_present(&self.key_path())?;
+            }
+            KeyStorage::File => {
+                atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
+                RootCa::with_key((*root).clone(), &self.read_key_file()?, &cert_path, &self.key_path())?;
+                self.set_key_storage(KeyStorage::File)?;
+                key_storage::keyring_delete(&fingerprint)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Records that the root with this fingerprint was installed (`Some`), or was removed (`None`).
@@ -126,10 +257,7 @@ impl CaHome {
         let path = self.dir.join(INSTALLED_MARKER);
         match fingerprint_hex {
             Some(fp) => atomic_file::write(&path, fp.as_bytes(), Mode::Public, self.owner),
-            None => match fs::remove_file(&path) {
-                Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(path, e)),
-                _ => Ok(()),
-            },
+            None => remove_if_present(&path),
         }
     }
 
@@ -138,12 +266,15 @@ impl CaHome {
         fs::read(self.dir.join(INSTALLED_MARKER)).is_ok_and(|fp| fp == fingerprint_hex.as_bytes())
     }
 
-    /// Deletes the CA: the root certificate first (after that there is no CA), then the folder.
+    /// Deletes the CA: its keyring item (when the key is there), the root certificate (after
+    /// that there is no CA), then the folder.
     pub fn delete(&self) -> Result<()> {
-        match fs::remove_file(self.cert_path()) {
-            Err(e) if e.kind() != ErrorKind::NotFound => return Err(Error::io(self.cert_path(), e)),
-            _ => {}
+        if self.key_storage() == KeyStorage::Keyring {
+            if let Ok(certificate) = self.load_certificate() {
+                key_storage::keyring_delete(&certificate.fingerprint_hex())?;
+            }
         }
+        remove_if_present(&self.cert_path())?;
         match fs::remove_dir_all(&self.dir) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(&self.dir, e)),
             _ => Ok(()),

@@ -200,7 +200,7 @@ impl RootCa {
         subject_key: &impl PublicKeyData,
         names: &[SubjectName],
     ) -> Result<IssuedLeaf> {
-        let issuer = Issuer::from_ca_cert_der(&self.cert_der.as_slice().into(), &self.key)?;
+        let issuer = Issuer::from_ca_cert_der(&self.certificate_der().into(), &self.key)?;
         let not_after = params.not_after;
         let cert = params.signed_by(subject_key, &issuer)?;
         Ok(IssuedLeaf {

@@ -27,6 +27,7 @@ mod csr;
 mod error;
 mod home;
 mod identity;
+mod key_storage;
 mod leaf;
 mod names;
 mod output;
@@ -37,12 +38,13 @@ pub use atomic_file::{Mode, Owner};
 pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
 pub use csr::{CertificateRequest, MAX_CSR_BYTES};
 pub use error::{Error, Result};
-pub use home::{CaHome, ROOT_CERT_FILE, ROOT_KEY_FILE};
+pub use home::{CaHome, Creation, ROOT_CERT_FILE, ROOT_KEY_FILE};
 pub use identity::Identity;
+pub use key_storage::{keyring_name, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
 pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};
 pub use names::SubjectName;
 pub use output::{default_stem, unignored_in_git, write_leaf, OutputPaths, DEFAULT_P12_PASSWORD};
-pub use root::{RootCa, RootProfile, ROOT_VALIDITY_DAYS};
+pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.
 pub fn write_file_atomically(
@@ -55,11 +57,13 @@ pub fn write_file_atomically(
 }
 
 impl RootProfile {
-    /// The default profile for `identity`: the default name constraints, `user@host` in the subject.
+    /// The default profile for `identity`: the default name constraints, `user@host` in the
+    /// subject, the key in the OS keyring when one answers.
     pub fn for_identity(identity: &Identity) -> RootProfile {
         RootProfile {
             name_constraints: Some(NameConstraintSet::default()),
             user_at_host: identity.user_at_host(),
+            key_storage: KeyStorageChoice::Auto,
         }
     }
 }

@@ -25,18 +25,35 @@ pub struct RootProfile {
     pub name_constraints: Option<NameConstraintSet>,
     /// `user@host`, written into the subject so store UIs tell several machines' roots apart.
     pub user_at_host: String,
+    /// Where the key should go.
+    pub key_storage: crate::key_storage::KeyStorageChoice,
 }
 
-/// A loaded root CA: its certificate and signing key.
-pub struct RootCa {
-    pub(crate) cert_pem: String,
-    pub(crate) cert_der: Vec<u8>,
-    pub(crate) key: KeyPair,
+/// A root certificate, parsed and checked to be a CA. Enough for the trust stores, `ca show` and
+/// `ca export`; issuing needs the key too ([`RootCa`]).
+#[derive(Debug, Clone)]
+pub struct RootCertificate {
+    cert_pem: String,
+    cert_der: Vec<u8>,
+    public_key: Vec<u8>,
     constraints: Option<NameConstraintSet>,
     subject: String,
     user_at_host: String,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
+}
+
+/// A loaded root CA: its certificate and signing key. It derefs to its [`RootCertificate`].
+pub struct RootCa {
+    certificate: RootCertificate,
+    pub(crate) key: KeyPair,
+}
+
+impl std::ops::Deref for RootCa {
+    type Target = RootCertificate;
+    fn deref(&self) -> &RootCertificate {
+        &self.certificate
+    }
 }
 
 impl std::fmt::Debug for RootCa {
@@ -76,48 +93,67 @@ impl RootCa {
         params.name_constraints = profile.name_constraints.as_ref().map(NameConstraintSet::to_rcgen);
         let cert = params.self_signed(&key)?;
         let key_pem = key.serialize_pem();
-        let root = RootCa::from_parts(cert.pem(), cert.der().to_vec(), key, Path::new("root.pem"))?;
+        let certificate = RootCertificate::from_pem(&cert.pem(), Path::new("root.pem"))?;
+        let root = RootCa::from_parts(certificate, key, Path::new("root.pem"))?;
         Ok((root, key_pem))
     }
 
     /// Loads a root from its PEM certificate and PEM (PKCS#8) key, checking that the certificate is
     /// a CA and that the key belongs to it. `cert_path` and `key_path` name the files in errors.
     pub fn from_pem(cert_pem: &str, key_pem: &str, cert_path: &Path, key_path: &Path) -> Result<RootCa> {
-        let der =
-            pem_certificate(cert_pem).ok_or_else(|| Error::damaged(cert_path, "not a PEM certificate"))?;
-        let key =
-            KeyPair::from_pem(key_pem).map_err(|_| Error::damaged(key_path, "not a PEM private key"))?;
-        let root = RootCa::from_parts(cert_pem.to_string(), der, key, cert_path)?;
-        Ok(root)
+        RootCa::with_key(RootCertificate::from_pem(cert_pem, cert_path)?, key_pem, cert_path, key_path)
     }
 
-    fn from_parts(cert_pem: String, cert_der: Vec<u8>, key: KeyPair, cert_path: &Path) -> Result<RootCa> {
+    /// Pairs a loaded certificate with its PEM (PKCS#8) key, checking that the key belongs to it.
+    pub fn with_key(
+        certificate: RootCertificate,
+        key_pem: &str,
+        cert_path: &Path,
+        key_path: &Path,
+    ) -> Result<RootCa> {
+        let key =
+            KeyPair::from_pem(key_pem).map_err(|_| Error::damaged(key_path, "not a PEM private key"))?;
+        RootCa::from_parts(certificate, key, cert_path)
+    }
+
+    fn from_parts(certificate: RootCertificate, key: KeyPair, cert_path: &Path) -> Result<RootCa> {
+        if certificate.public_key != key.public_key_raw() {
+            return Err(Error::damaged(cert_path, "the private key does not belong to this certificate"));
+        }
+        Ok(RootCa { certificate, key })
+    }
+
+    /// The private key, PEM-encoded (PKCS#8): only for moving it between storages.
+    pub(crate) fn key_pem(&self) -> String {
+        self.key.serialize_pem()
+    }
+}
+
+impl RootCertificate {
+    /// Parses a PEM root certificate and checks that it is a CA. `path` names the file in errors.
+    pub fn from_pem(cert_pem: &str, path: &Path) -> Result<RootCertificate> {
+        let cert_der =
+            pem_certificate(cert_pem).ok_or_else(|| Error::damaged(path, "not a PEM certificate"))?;
         let (_, x509) = X509Certificate::from_der(&cert_der)
-            .map_err(|e| Error::damaged(cert_path, format!("unparsable certificate ({e})")))?;
+            .map_err(|e| Error::damaged(path, format!("unparsable certificate ({e})")))?;
         let is_ca = x509.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca);
         if !is_ca {
-            return Err(Error::damaged(
-                cert_path,
-                "the certificate is not a CA (no BasicConstraints CA:TRUE)",
-            ));
-        }
-        if x509.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
-            return Err(Error::damaged(cert_path, "the private key does not belong to this certificate"));
+            return Err(Error::damaged(path, "the certificate is not a CA (no BasicConstraints CA:TRUE)"));
         }
         let user_at_host = x509
             .subject()
             .iter_organizational_unit()
             .find_map(|ou| ou.as_str().ok().map(String::from))
             .unwrap_or_else(|| "localca".into());
-        Ok(RootCa {
+        Ok(RootCertificate {
             constraints: NameConstraintSet::from_certificate(&x509),
             subject: x509.subject().to_string(),
             user_at_host,
             not_before: x509.validity().not_before.to_datetime(),
             not_after: x509.validity().not_after.to_datetime(),
-            cert_pem,
-            cert_der,
-            key,
+            public_key: x509.public_key().subject_public_key.data.to_vec(),
+            cert_pem: cert_pem.to_string(),
+            cert_der: cert_der.clone(),
         })
     }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use localca_platform::{Detection, RootCert, Scope, StoreContext, StoreError, TrustStore};
 
 use crate::identity::Identity;
-use crate::root::RootCa;
+use crate::root::RootCertificate;
 
 /// Store kinds, in the order operations run (Java after the system store: on Debian, refreshing
 /// the system store adds the root to Java's keystore, and only our Java store removes it).
@@ -63,7 +63,7 @@ pub struct StoreReport {
 }
 
 /// How the stores identify a root: its DER, SHA-256 and nickname `localca user@host 1a2b3c4d`.
-pub fn root_cert(root: &RootCa) -> RootCert {
+pub fn root_cert(root: &RootCertificate) -> RootCert {
     let sha256_hex = root.fingerprint_hex();
     let nickname = format!("localca {} {}", root.user_at_host(), &sha256_hex[..8]);
     RootCert { der: root.certificate_der().to_vec(), sha256_hex, nickname }

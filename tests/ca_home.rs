@@ -298,7 +298,9 @@ fn run_with_umask_000(env: &Env, args: &[&str]) -> Run {
         .args(args)
         .current_dir(&env.cwd)
         .stdin(Stdio::null());
-    cmd.env("LOCALCA_HOME", &env.home);
+    cmd.env("LOCALCA_HOME", &env.home)
+        .env("LOCALCA_KEY_STORAGE", "file")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
     for var in ["SUDO_USER", "SUDO_UID", "SUDO_GID"] {
         cmd.env_remove(var);
     }

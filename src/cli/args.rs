@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use localca::KeyType;
+use localca::{KeyStorageChoice, KeyType};
 
 /// A local development CA that every client on this machine trusts.
 #[derive(Debug, Parser)]
@@ -145,7 +145,7 @@ pub struct StoreArgs {
 }
 
 /// Options that only matter when a new root is created.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct RootArgs {
     /// When creating the root: also permit this DNS suffix (mycorp.dev) or IP range (203.0.113.0/24).
     #[arg(long = "permit", value_name = "NAME")]
@@ -153,6 +153,13 @@ pub struct RootArgs {
     /// When creating the root: no name constraints at all (the root can vouch for any site).
     #[arg(long, conflicts_with = "permits")]
     pub no_name_constraints: bool,
+    /// When creating the root: keep its key in the OS keyring (`keyring`), in a 0600 file
+    /// (`file`), or in the keyring when one answers, else a file (`auto`).
+    #[arg(long, env = "LOCALCA_KEY_STORAGE", value_name = "WHERE", default_value = "auto",
+          value_parser = clap::builder::TypedValueParser::map(
+              clap::builder::PossibleValuesParser::new(["auto", "keyring", "file"]),
+              |s: String| s.parse::<KeyStorageChoice>().expect("listed")))]
+    pub key_storage: KeyStorageChoice,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +185,13 @@ pub enum CaCommand {
         /// Write to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Move the root key between the OS keyring and a 0600 file in the CA home.
+    #[command(after_help = "Examples:\n  localca ca move-key --to keyring\n  localca ca move-key --to file")]
+    MoveKey {
+        /// Where the key should be.
+        #[arg(long, value_parser = ["keyring", "file"])]
+        to: String,
     },
     /// Create the CA now (`cert` and `install` create it when needed).
     #[command(

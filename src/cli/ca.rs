@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use localca::{CaHome, Identity, Mode, RootCa};
+use localca::{CaHome, Identity, KeyStorage, Mode, RootCertificate};
 use serde_json::json;
 
 use super::args::CaCommand;
@@ -19,7 +19,7 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             Ok(())
         }
         CaCommand::Show { json } => {
-            let root = home.load()?;
+            let root = checked_root(home)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&describe_json(home, &root)).expect("JSON"));
             } else {
@@ -28,7 +28,7 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             Ok(())
         }
         CaCommand::Export { der, out } => {
-            let root = home.load()?;
+            let root = checked_root(home)?;
             let bytes = if der {
                 root.certificate_der().to_vec()
             } else {
@@ -51,10 +51,19 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             }
             Ok(())
         }
+        CaCommand::MoveKey { to } => {
+            let to = if to == "keyring" { KeyStorage::Keyring } else { KeyStorage::File };
+            if home.move_key(to)? {
+                println!("Moved the root key to {}.", key_location(home, &checked_root(home)?));
+            } else {
+                println!("The root key already is in {}.", key_location(home, &checked_root(home)?));
+            }
+            Ok(())
+        }
         CaCommand::Create(args) => {
             let profile = root_profile(identity, &args)?;
-            let root = home.create(&profile)?;
-            announce_new_root(home, &root);
+            let (root, creation) = home.create(&profile)?;
+            announce_new_root(home, &root, &creation);
             println!("{}", root.fingerprint_hex());
             Ok(())
         }
@@ -65,24 +74,24 @@ fn date(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
-fn describe(home: &CaHome, root: &RootCa) -> String {
+fn describe(home: &CaHome, root: &RootCertificate) -> String {
     let constraints = match root.name_constraints() {
         Some(set) => set.to_string(),
         None => "none (this root can vouch for any site)".into(),
     };
     format!(
-        "Subject:          {}\nSHA-256:          {}\nValid:            {} to {}\nName constraints: {}\nCertificate:      {}\nKey:              file {}\n",
+        "Subject:          {}\nSHA-256:          {}\nValid:            {} to {}\nName constraints: {}\nCertificate:      {}\nKey:              {}\n",
         root.subject(),
         root.fingerprint_hex(),
         date(root.not_before()),
         date(root.not_after()),
         constraints,
         home.cert_path().display(),
-        home.key_path().display(),
+        key_location(home, root),
     )
 }
 
-fn describe_json(home: &CaHome, root: &RootCa) -> serde_json::Value {
+fn describe_json(home: &CaHome, root: &RootCertificate) -> serde_json::Value {
     let constraints = root.name_constraints().map(|set| {
         json!({
             "dns": set.dns_suffixes(),
@@ -97,6 +106,34 @@ fn describe_json(home: &CaHome, root: &RootCa) -> serde_json::Value {
         "not_after": date(root.not_after()),
         "name_constraints": constraints,
         "certificate": home.cert_path(),
-        "key": { "storage": "file", "path": home.key_path() },
+        "key": match home.key_storage() {
+            KeyStorage::File => json!({ "storage": "file", "path": home.key_path() }),
+            KeyStorage::Keyring => json!({
+                "storage": "keyring",
+                "service": localca::KEYRING_SERVICE,
+                "account": root.fingerprint_hex(),
+            }),
+        },
     })
+}
+
+fn key_location(home: &CaHome, root: &RootCertificate) -> String {
+    match home.key_storage() {
+        KeyStorage::File => format!("a 0600 file, {}", home.key_path().display()),
+        KeyStorage::Keyring => format!(
+            "{} (service {}, account {})",
+            localca::keyring_name(),
+            localca::KEYRING_SERVICE,
+            root.fingerprint_hex()
+        ),
+    }
+}
+
+/// The root certificate for `show` and `export`, with the whole CA checked when the key is a file
+/// (cheap); a key in the keyring is not read, so both work where the keyring is not reachable.
+fn checked_root(home: &CaHome) -> Result<RootCertificate, localca::Error> {
+    match home.key_storage() {
+        KeyStorage::File => home.load().map(|root| (*root).clone()),
+        KeyStorage::Keyring => home.load_certificate(),
+    }
 }

@@ -36,8 +36,8 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
     let paths = output_paths(&args, &names);
 
     let (root, created) = home.load_or_create(&new_root_profile)?;
-    if created {
-        announce_new_root(home, &root);
+    if let Some(creation) = &created {
+        announce_new_root(home, &root, creation);
     }
     let leaf = match &request {
         Some(req) => root.sign_request(req, &profile)?,

@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 /// The profile a new root would get from these options.
 fn root_profile(identity: &Identity, args: &RootArgs) -> Result<RootProfile, Failure> {
     let mut profile = RootProfile::for_identity(identity);
+    profile.key_storage = args.key_storage;
     if args.no_name_constraints {
         profile.name_constraints = None;
         return Ok(profile);
@@ -57,9 +58,24 @@ fn root_profile(identity: &Identity, args: &RootArgs) -> Result<RootProfile, Fai
     Ok(profile)
 }
 
-/// Says what a newly created root is allowed to vouch for.
-fn announce_new_root(home: &CaHome, root: &localca::RootCa) {
+/// Says what a newly created root is allowed to vouch for, and where its key went.
+fn announce_new_root(home: &CaHome, root: &localca::RootCa, creation: &localca::Creation) {
     eprintln!("Created a new local CA in {}", home.path().display());
+    match (&creation.key_storage, &creation.keyring_unavailable) {
+        (localca::KeyStorage::Keyring, _) => eprintln!(
+            "  Its key is in {} (service {}, account {}).",
+            localca::keyring_name(),
+            localca::KEYRING_SERVICE,
+            root.fingerprint_hex()
+        ),
+        (localca::KeyStorage::File, Some(why)) => eprintln!(
+            "  Its key is in a 0600 file, {}: no OS keyring answered ({why}).",
+            home.key_path().display()
+        ),
+        (localca::KeyStorage::File, None) => {
+            eprintln!("  Its key is in a 0600 file, {}.", home.key_path().display())
+        }
+    }
     match root.name_constraints() {
         Some(set) => eprintln!("  It can only vouch for: {set}"),
         None => eprintln!(

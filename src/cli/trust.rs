@@ -55,10 +55,18 @@ pub fn install(
     stores: &StoreArgs,
     root_args: &RootArgs,
 ) -> Result<(), Failure> {
-    let (root, created) = home.load_or_create(&root_profile(identity, root_args)?)?;
-    if created {
-        announce_new_root(home, &root);
-    }
+    // Installing needs only the certificate: the key (perhaps in the keyring) is read only when
+    // the CA has to be created.
+    let root = match home.load_certificate() {
+        Err(localca::Error::NoCa { .. }) => {
+            let (root, created) = home.load_or_create(&root_profile(identity, root_args)?)?;
+            if let Some(creation) = &created {
+                announce_new_root(home, &root, creation);
+            }
+            (*root).clone()
+        }
+        other => other?,
+    };
     let cert = trust::root_cert(&root);
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
@@ -84,7 +92,7 @@ pub fn uninstall(
     if let Some(fp) = fingerprint {
         return uninstall_other(&stores, &fp.replace(':', "").to_ascii_lowercase());
     }
-    let root = match home.load() {
+    let root = match home.load_certificate() {
         Ok(root) => root,
         Err(localca::Error::NoCa { .. }) => {
             println!("No CA in {}: nothing to uninstall.", home.path().display());
@@ -149,7 +157,7 @@ fn confirm(question: &str) -> Result<bool, Failure> {
 }
 
 pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool) -> Result<(), Failure> {
-    let root = home.load()?;
+    let root = home.load_certificate()?;
     let cert = trust::root_cert(&root);
     let stores = trust::stores(identity, selected(stores), scope(stores));
     let reports = trust::status(&stores, &cert);

@@ -73,6 +73,8 @@ impl Env {
             cmd.env_remove(var);
         }
         cmd.env("LOCALCA_HOME", &self.home);
+        // Never touch the keyring of whoever runs the tests: tests/keyring.rs uses its own.
+        cmd.env("LOCALCA_KEY_STORAGE", "file").env_remove("DBUS_SESSION_BUS_ADDRESS");
         cmd
     }
 

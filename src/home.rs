@@ -24,6 +24,17 @@ pub struct Creation {
     pub keyring_unavailable: Option<String>,
 }
 
+/// What [`CaHome::move_key`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMove {
+    /// The key was moved and the old copy deleted.
+    Moved,
+    /// The key was moved, but deleting the old copy in the keyring failed (why).
+    MovedOldCopyLeft(String),
+    /// The key already was there: nothing changed.
+    AlreadyThere,
+}
+
 fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(path, e)),
@@ -194,10 +205,20 @@ impl CaHome {
             }
             KeyStorageChoice::Auto => match key_storage::keyring_store(&fingerprint, &key_pem) {
                 Ok(()) => (KeyStorage::Keyring, None),
+                Err(Error::Keyring { reason, .. }) => (KeyStorage::File, Some(reason)),
                 Err(e) => (KeyStorage::File, Some(e.to_string())),
             },
         };
         // Key first, certificate last: the certificate's rename is the moment the CA exists.
+        let result = self.write_new_ca(&root, &key_pem, storage);
+        if result.is_err() && storage == KeyStorage::Keyring && !self.cert_path().exists() {
+            let _ = key_storage::keyring_delete(&fingerprint); // the key of a root that never existed
+        }
+        result?;
+        Ok((root, Creation { key_storage: storage, keyring_unavailable }))
+    }
+
+    fn write_new_ca(&self, root: &RootCa, key_pem: &str, storage: KeyStorage) -> Result<()> {
         match storage {
             KeyStorage::Keyring => {
                 self.set_key_storage(KeyStorage::Keyring)?;
@@ -208,8 +229,7 @@ impl CaHome {
                 self.set_key_storage(KeyStorage::File)?;
             }
         }
-        atomic_file::write(&self.cert_path(), root.certificate_pem().as_bytes(), Mode::Public, self.owner)?;
-        Ok((root, Creation { key_storage: storage, keyring_unavailable }))
+        atomic_file::write(&self.cert_path(), root.certificate_pem().as_bytes(), Mode::Public, self.owner)
     }
 
     fn set_key_storage(&self, storage: KeyStorage) -> Result<()> {
@@ -222,13 +242,12 @@ impl CaHome {
 
     /// Moves the root key to `to`: writes the new copy, reads it back and checks it against the
     /// certificate, records the new place, then deletes the old copy. A failure at any step
-    /// before the last leaves the old copy in place and in use. Returns `false` when the key
-    /// already was there.
-    pub fn move_key(&self, to: KeyStorage) -> Result<bool> {
+    /// before the last leaves the old copy in place and in use.
+    pub fn move_key(&self, to: KeyStorage) -> Result<KeyMove> {
         let _lock = self.lock()?;
         let root = self.load()?;
         if self.key_storage() == to {
-            return Ok(false);
+            return Ok(KeyMove::AlreadyThere);
         }
         let fingerprint = root.fingerprint_hex();
         let key_pem = root.key_pem();
@@ -236,20 +255,33 @@ impl CaHome {
         match to {
             KeyStorage::Keyring => {
                 key_storage::keyring_store(&fingerprint, &key_pem)?;
-                let back = key_storage::keyring_load(&fingerprint)?;
-                let item = PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{fingerprint}"));
-                RootCa::with_key((*root).clone(), &back, &cert_path, &item)?;
-                self.set_key_storage(KeyStorage::Keyring)?;
+                let recorded = (|| {
+                    let back = key_storage::keyring_load(&fingerprint)?;
+                    let item = PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{fingerprint}"));
+                    RootCa::with_key((*root).clone(), &back, &cert_path, &item)?;
+                    self.set_key_storage(KeyStorage::Keyring)
+                })();
+                if let Err(e) = recorded {
+                    // Not recorded: the file is still the key in use; drop the new copy.
+                    if self.key_storage() != KeyStorage::Keyring {
+                        let _ = key_storage::keyring_delete(&fingerprint);
+                    }
+                    return Err(e);
+                }
                 remove_if_present(&self.key_path())?;
             }
             KeyStorage::File => {
                 atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
                 RootCa::with_key((*root).clone(), &self.read_key_file()?, &cert_path, &self.key_path())?;
                 self.set_key_storage(KeyStorage::File)?;
-                key_storage::keyring_delete(&fingerprint)?;
+                // The move is done: the file is now the key in use. A keyring that fails to
+                // delete the old copy leaves it behind, which the caller should report.
+                if let Err(e) = key_storage::keyring_delete(&fingerprint) {
+                    return Ok(KeyMove::MovedOldCopyLeft(e.to_string()));
+                }
             }
         }
-        Ok(true)
+        Ok(KeyMove::Moved)
     }
 
     /// Records that the root with this fingerprint was installed (`Some`), or was removed (`None`).

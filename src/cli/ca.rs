@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use localca::{CaHome, Identity, KeyStorage, Mode, RootCertificate};
+use localca::{CaHome, Identity, KeyMove, KeyStorage, Mode, RootCertificate};
 use serde_json::json;
 
 use super::args::CaCommand;
@@ -53,10 +53,21 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
         }
         CaCommand::MoveKey { to } => {
             let to = if to == "keyring" { KeyStorage::Keyring } else { KeyStorage::File };
-            if home.move_key(to)? {
-                println!("Moved the root key to {}.", key_location(home, &checked_root(home)?));
-            } else {
-                println!("The root key already is in {}.", key_location(home, &checked_root(home)?));
+            let result = home.move_key(to)?;
+            let place = key_location(home, &home.load_certificate()?);
+            match result {
+                KeyMove::Moved => println!("Moved the root key to {place}."),
+                KeyMove::AlreadyThere => println!("The root key already is in {place}."),
+                KeyMove::MovedOldCopyLeft(why) => {
+                    println!("Moved the root key to {place}.");
+                    eprintln!(
+                        "warning: the old copy in {} could not be deleted ({why}); delete the item \
+                         (service {}, account {}) by hand",
+                        localca::keyring_name(),
+                        localca::KEYRING_SERVICE,
+                        home.load_certificate()?.fingerprint_hex()
+                    );
+                }
             }
             Ok(())
         }

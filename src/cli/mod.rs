@@ -69,7 +69,7 @@ fn announce_new_root(home: &CaHome, root: &localca::RootCa, creation: &localca::
             root.fingerprint_hex()
         ),
         (localca::KeyStorage::File, Some(why)) => eprintln!(
-            "  Its key is in a 0600 file, {}: no OS keyring answered ({why}).",
+            "  Its key is in a 0600 file, {}: no OS keyring answered: {why}.",
             home.key_path().display()
         ),
         (localca::KeyStorage::File, None) => {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose,
     PublicKeyData, SanType,
 };
 use time::{Duration, OffsetDateTime};
@@ -200,9 +200,8 @@ impl RootCa {
         subject_key: &impl PublicKeyData,
         names: &[SubjectName],
     ) -> Result<IssuedLeaf> {
-        let issuer = Issuer::from_ca_cert_der(&self.certificate_der().into(), &self.key)?;
         let not_after = params.not_after;
-        let cert = params.signed_by(subject_key, &issuer)?;
+        let cert = params.signed_by(subject_key, &self.issuer)?;
         Ok(IssuedLeaf {
             cert_pem: cert.pem(),
             cert_der: cert.der().to_vec(),

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, KeyPair, KeyUsagePurpose,
-    SerialNumber, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SerialNumber, PKCS_ECDSA_P256_SHA256,
 };
 use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -46,7 +46,8 @@ pub struct RootCertificate {
 /// A loaded root CA: its certificate and signing key. It derefs to its [`RootCertificate`].
 pub struct RootCa {
     certificate: RootCertificate,
-    pub(crate) key: KeyPair,
+    /// The signing side, built once at load: rcgen's issuer owns the key.
+    pub(crate) issuer: Issuer<'static, KeyPair>,
 }
 
 impl std::ops::Deref for RootCa {
@@ -120,12 +121,14 @@ impl RootCa {
         if certificate.public_key != key.public_key_raw() {
             return Err(Error::damaged(cert_path, "the private key does not belong to this certificate"));
         }
-        Ok(RootCa { certificate, key })
+        let issuer = Issuer::from_ca_cert_der(&certificate.cert_der.as_slice().into(), key)
+            .map_err(|e| Error::damaged(cert_path, format!("unusable as an issuer ({e})")))?;
+        Ok(RootCa { certificate, issuer })
     }
 
     /// The private key, PEM-encoded (PKCS#8): only for moving it between storages.
     pub(crate) fn key_pem(&self) -> String {
-        self.key.serialize_pem()
+        self.issuer.key().serialize_pem()
     }
 }
 

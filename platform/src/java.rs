@@ -155,6 +155,12 @@ impl JavaStore {
     }
 
     fn entries(&self) -> Result<Vec<KeystoreEntry>, StoreError> {
+        // A JKS file (Debian's cacerts) is read directly: no JVM start for a read-only check.
+        if let Ok(bytes) = std::fs::read(&self.keystore()?.path) {
+            if let Some(entries) = crate::jks::parse_jks(&bytes) {
+                return Ok(entries);
+            }
+        }
         let out = self.keytool()?.args(["-list", "-rfc"]).run()?;
         Ok(parse_list_rfc(&out.stdout))
     }

@@ -13,6 +13,7 @@ mod distro;
 pub mod firefox;
 mod fsutil;
 pub mod java;
+mod jks;
 #[cfg(target_os = "linux")]
 mod linux;
 pub mod macos;

@@ -74,7 +74,7 @@ pub fn install(
     print_reports(&reports);
     let any_trusted =
         reports.iter().any(|r| matches!(r.outcome, Outcome::Installed | Outcome::AlreadyInstalled));
-    if any_trusted {
+    if any_trusted && !home.is_marked_installed(&cert.sha256_hex) {
         home.set_installed(Some(&cert.sha256_hex))?;
     }
     failures(&reports, "install")

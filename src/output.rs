@@ -52,24 +52,32 @@ pub fn write_leaf(
     owner: Option<Owner>,
 ) -> Result<()> {
     let key_pem = leaf.key_pem();
-    if let (Some(key), Some(key_path)) = (&key_pem, &paths.key) {
-        if paths.cert.as_ref() == Some(key_path) {
-            let both = format!("{}{}", leaf.cert_pem, key);
-            atomic_file::write(key_path, both.as_bytes(), Mode::Secret, owner)?;
-        } else {
-            atomic_file::write(key_path, key.as_bytes(), Mode::Secret, owner)?;
-        }
-    }
-    if let Some(cert_path) = &paths.cert {
-        if key_pem.is_none() || paths.key.as_ref() != Some(cert_path) {
-            atomic_file::write(cert_path, leaf.cert_pem.as_bytes(), Mode::Public, owner)?;
-        }
-    }
-    if let Some(p12_path) = &paths.p12 {
-        let bytes = pkcs12(leaf, root, p12_password, p12_path)?;
-        atomic_file::write(p12_path, &bytes, Mode::Secret, owner)?;
-    }
-    Ok(())
+    let combined = key_pem.as_ref().filter(|_| paths.key.is_some() && paths.key == paths.cert);
+    let contents: Vec<(&Path, Vec<u8>, Mode)> = [
+        match (combined, &key_pem, &paths.key) {
+            (Some(key), _, Some(path)) => {
+                Some((path.as_path(), format!("{}{key}", leaf.cert_pem).into_bytes(), Mode::Secret))
+            }
+            (None, Some(key), Some(path)) => Some((path.as_path(), key.clone().into_bytes(), Mode::Secret)),
+            _ => None,
+        },
+        match &paths.cert {
+            Some(path) if combined.is_none() => {
+                Some((path.as_path(), leaf.cert_pem.clone().into_bytes(), Mode::Public))
+            }
+            _ => None,
+        },
+        match &paths.p12 {
+            Some(path) => Some((path.as_path(), pkcs12(leaf, root, p12_password, path)?, Mode::Secret)),
+            None => None,
+        },
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // Key first, as listed; one round of fsyncs for all of them.
+    let files: Vec<(&Path, &[u8], Mode)> = contents.iter().map(|(p, c, m)| (*p, c.as_slice(), *m)).collect();
+    atomic_file::write_many(&files, owner)
 }
 
 /// A PKCS#12 bundle with PBES2 (PBKDF2, AES-256-CBC) and an HMAC-SHA256 MAC: OpenSSL 3 reads it

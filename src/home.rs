@@ -186,11 +186,13 @@ impl CaHome {
         let existed = self.dir.exists();
         let lock = self.lock()?;
         let result = f();
-        drop(lock);
         if result.is_err() && !existed {
+            // Still holding the lock, so no one else is inside; waiters see the file gone and
+            // lock afresh (see `lock`).
             let _ = fs::remove_file(self.dir.join(LOCK_FILE));
             let _ = fs::remove_dir(&self.dir);
         }
+        drop(lock);
         result
     }
 
@@ -325,9 +327,39 @@ impl CaHome {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(&path).map_err(|e| Error::io(&path, e))?;
-        atomic_file::set_owner(&file, &path, self.owner)?;
-        file.lock().map_err(|e| Error::io(&path, e))?;
-        Ok(file)
+        loop {
+            let file = match options.open(&path) {
+                // The folder was removed by a failed creation between our mkdir and this open.
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    atomic_file::create_private_dir(&self.dir, self.owner)?;
+                    continue;
+                }
+                other => other.map_err(|e| Error::io(&path, e))?,
+            };
+            atomic_file::set_owner(&file, &path, self.owner)?;
+            file.lock().map_err(|e| Error::io(&path, e))?;
+            // A failed first creation removes the folder and its lock file; a process that was
+            // waiting on that file then holds a lock nobody else can see. Only a lock on the file
+            // that is still at `path` counts: otherwise open it again.
+            if same_file(&file, &path) {
+                return Ok(file);
+            }
+            atomic_file::create_private_dir(&self.dir, self.owner)?;
+        }
     }
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    // Windows does not let an open file be deleted, so the lock file cannot be swapped.
+    path.exists()
 }

@@ -93,11 +93,18 @@ impl SubjectName {
                 "a URI needs a scheme, like https://myapp.test/ or spiffe://myapp.test/svc",
             ));
         }
-        if !input.chars().all(|c| c.is_ascii_graphic()) {
+        if !input.chars().all(|c| c.is_ascii_graphic()) || input.contains('\\') {
             return Err(invalid(
                 input,
-                "a URI cannot hold spaces or non-ASCII characters (percent-encode them)",
+                "a URI cannot hold spaces, backslashes or non-ASCII characters (percent-encode them)",
             ));
+        }
+        // Browsers read `https:evil.com` as host evil.com: for the schemes they know, the host
+        // must be written after `//`, so that the host we check is the host they see.
+        let scheme = input.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        let special = ["http", "https", "ws", "wss", "ftp", "file"].contains(&scheme.as_str());
+        if special && SubjectName::uri_host(input).is_none() {
+            return Err(invalid(input, format!("a {scheme} URI needs a host after {scheme}://")));
         }
         Ok(SubjectName::Uri(input.into()))
     }

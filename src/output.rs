@@ -109,7 +109,8 @@ pub fn unignored_in_git(file: &Path) -> Option<(PathBuf, String)> {
     let ignored = Command::new("git")
         .arg("-C")
         .arg(&top)
-        .args(["check-ignore", "-q", "--"])
+        // No fsmonitor: a repository's config must not make us run its commands.
+        .args(["-c", "core.fsmonitor=false", "check-ignore", "-q", "--"])
         .arg(&abs)
         .status()
         .is_ok_and(|s| s.success());

@@ -143,6 +143,13 @@ impl RootCertificate {
         if !is_ca {
             return Err(Error::damaged(path, "the certificate is not a CA (no BasicConstraints CA:TRUE)"));
         }
+        // A root is self-signed: an edited certificate (wider name constraints, say) no longer is.
+        if x509.verify_signature(None).is_err() {
+            return Err(Error::damaged(
+                path,
+                "its self-signature does not verify (the certificate was altered)",
+            ));
+        }
         let user_at_host = x509
             .subject()
             .iter_organizational_unit()

@@ -35,6 +35,23 @@ pub enum KeyMove {
     AlreadyThere,
 }
 
+/// A keyring item named like a path, for messages about the key in it.
+fn keyring_item(fingerprint_hex: &str) -> PathBuf {
+    PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{fingerprint_hex}"))
+}
+
+/// Reads a text file of the CA: `None` when it is not there; not text is a damaged CA.
+fn read_text(path: &Path, what: &str) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == ErrorKind::InvalidData => {
+            Err(Error::damaged(path, format!("not a PEM {what} (not text)")))
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 fn remove_if_present(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(path, e)),
@@ -107,13 +124,8 @@ impl CaHome {
     /// `ca export` need. [`Error::NoCa`] when there is none. Never creates anything.
     pub fn load_certificate(&self) -> Result<RootCertificate> {
         let cert_path = self.cert_path();
-        let cert_pem = match fs::read_to_string(&cert_path) {
-            Ok(pem) => pem,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(Error::NoCa { home: self.dir.clone() }),
-            Err(e) if e.kind() == ErrorKind::InvalidData => {
-                return Err(Error::damaged(cert_path, "not a PEM certificate (not text)"))
-            }
-            Err(e) => return Err(Error::io(cert_path, e)),
+        let Some(cert_pem) = read_text(&cert_path, "certificate")? else {
+            return Err(Error::NoCa { home: self.dir.clone() });
         };
         RootCertificate::from_pem(&cert_pem, &cert_path)
     }
@@ -122,36 +134,20 @@ impl CaHome {
     /// With the key in the keyring this is one keyring read.
     pub fn load(&self) -> Result<RootCa> {
         let certificate = self.load_certificate()?;
-        let key_pem = match self.key_storage() {
-            KeyStorage::File => self.read_key_file()?,
-            KeyStorage::Keyring => key_storage::keyring_load(&certificate.fingerprint_hex())?,
-        };
-        let key_location = self.key_location(&certificate);
-        RootCa::with_key(certificate, &key_pem, &self.cert_path(), &key_location)
-    }
-
-    /// Where the key is, as a path-like name for messages.
-    fn key_location(&self, certificate: &RootCertificate) -> PathBuf {
-        match self.key_storage() {
-            KeyStorage::File => self.key_path(),
+        let (key_pem, key_location) = match self.key_storage() {
+            KeyStorage::File => (self.read_key_file()?, self.key_path()),
             KeyStorage::Keyring => {
-                PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{}", certificate.fingerprint_hex()))
+                let fingerprint = certificate.fingerprint_hex();
+                (key_storage::keyring_load(&fingerprint)?, keyring_item(&fingerprint))
             }
-        }
+        };
+        RootCa::with_key(certificate, &key_pem, &self.cert_path(), &key_location)
     }
 
     fn read_key_file(&self) -> Result<String> {
         let key_path = self.key_path();
-        match fs::read_to_string(&key_path) {
-            Ok(pem) => Ok(pem),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                Err(Error::damaged(key_path, "the root key is missing"))
-            }
-            Err(e) if e.kind() == ErrorKind::InvalidData => {
-                Err(Error::damaged(key_path, "not a PEM private key (not text)"))
-            }
-            Err(e) => Err(Error::io(key_path, e)),
-        }
+        read_text(&key_path, "private key")?
+            .ok_or_else(|| Error::damaged(key_path, "the root key is missing"))
     }
 
     /// Loads the CA, creating it with `profile` when there is none. Returns how it was created,

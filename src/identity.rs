@@ -56,6 +56,15 @@ impl Identity {
     }
 }
 
+/// Whether we run as root (the effective user).
+pub(crate) fn is_root() -> bool {
+    #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions.
+    return unsafe { libc::geteuid() } == 0;
+    #[cfg(not(unix))]
+    false
+}
+
 fn host_name() -> String {
     #[cfg(unix)]
     {
@@ -78,8 +87,7 @@ fn host_name() -> String {
 /// Under `sudo` (we are root and SUDO_USER names someone else): that user's name, home and ids.
 #[cfg(unix)]
 fn sudo_invoker() -> Option<(String, Option<PathBuf>, Owner)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         return None;
     }
     let user = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty() && u != "root")?;

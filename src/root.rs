@@ -185,7 +185,7 @@ impl RootCertificate {
 
     /// The fingerprint as lower-case hex.
     pub fn fingerprint_hex(&self) -> String {
-        self.fingerprint().iter().map(|b| format!("{b:02x}")).collect()
+        sha256_hex(&self.cert_der)
     }
 
     /// The subject, as `CN=…, OU=…, O=…`.
@@ -212,6 +212,11 @@ impl RootCertificate {
     pub fn not_after(&self) -> OffsetDateTime {
         self.not_after
     }
+}
+
+/// SHA-256 of `der` as lower-case hex: how stores and the keyring name a certificate.
+pub fn sha256_hex(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The DER bytes of the first certificate in a PEM text.

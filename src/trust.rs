@@ -74,10 +74,7 @@ pub fn found_root_cert(label: &str, der: &[u8]) -> RootCert {
     RootCert { der: der.to_vec(), sha256_hex: sha256_hex(der), nickname: label.to_string() }
 }
 
-/// SHA-256 of `der` as lower-case hex.
-pub fn sha256_hex(der: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, der).as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::root::sha256_hex;
 
 /// The stores of this machine for `identity`, limited to `kinds` when given. `scope` picks the
 /// per-user or machine-wide OS store on macOS and Windows.
@@ -90,7 +87,7 @@ pub fn stores(identity: &Identity, kinds: Option<&[String]>, scope: Scope) -> Ve
             std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()).map(PathBuf::from)
         },
         owner: identity.owner.map(|o| (o.uid, o.gid)),
-        is_root: is_root(),
+        is_root: crate::identity::is_root(),
         scope,
     };
     let all = localca_platform::platform_stores(&ctx);
@@ -98,14 +95,6 @@ pub fn stores(identity: &Identity, kinds: Option<&[String]>, scope: Scope) -> Ve
         Some(kinds) => all.into_iter().filter(|s| kinds.iter().any(|k| k == s.kind())).collect(),
         None => all,
     }
-}
-
-fn is_root() -> bool {
-    #[cfg(unix)]
-    // SAFETY: geteuid has no preconditions.
-    return unsafe { libc::geteuid() } == 0;
-    #[cfg(not(unix))]
-    false
 }
 
 /// Installs `root` in every store and checks that each store then trusts it.

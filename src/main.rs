@@ -16,7 +16,7 @@ fn main() -> ExitCode {
             if let Some(hint) = failure.hint {
                 eprintln!("hint: {hint}");
             }
-            ExitCode::from(1)
+            ExitCode::from(failure.code)
         }
     }
 }

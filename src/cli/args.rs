@@ -153,6 +153,10 @@ pub struct RootArgs {
     /// When creating the root: no name constraints at all (the root can vouch for any site).
     #[arg(long, conflicts_with = "permits")]
     pub no_name_constraints: bool,
+    /// When creating the root: keep the DNS constraints but none on IP addresses (the root can
+    /// vouch for any IP address). For Bun, whose verifier rejects IP names under IP constraints.
+    #[arg(long, conflicts_with = "no_name_constraints")]
+    pub no_ip_constraints: bool,
     /// When creating the root: keep its key in the OS keyring (`keyring`), in a 0600 file
     /// (`file`), or in the keyring when one answers, else a file (`auto`).
     #[arg(long, env = "LOCALCA_KEY_STORAGE", value_name = "WHERE", default_value = "auto",

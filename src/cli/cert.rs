@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use localca::{CaHome, CertificateRequest, Identity, LeafProfile, OutputPaths, SubjectName, MAX_CSR_BYTES};
 
 use super::args::CertArgs;
-use super::{announce_new_root, root_profile, Failure};
+use super::{announce_new_root, check_root_args, root_profile, Failure};
 
 pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Failure> {
     // Everything the user typed is checked before anything is created or written.
@@ -28,10 +28,10 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
     if !home.cert_path().exists() {
         // Refuse names the root we are about to create could not vouch for, before creating it.
         if let Some(set) = &new_root_profile.name_constraints {
-            set.check(&names)?;
+            set.check_before_creation(&names)?;
         }
-    } else if !args.root.permits.is_empty() || args.root.no_name_constraints {
-        eprintln!("note: --permit and --no-name-constraints only apply when a root is created; the existing root is kept");
+    } else {
+        check_root_args(home, &args.root)?;
     }
     let paths = output_paths(&args, &names);
 
@@ -55,6 +55,14 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         }
     }
     println!("It expires on {}.", leaf.not_after.date());
+    if leaf.names.iter().any(|n| matches!(n, SubjectName::Ip(_)))
+        && root.name_constraints().is_some_and(|set| set.constrains_ips())
+    {
+        eprintln!(
+            "note: Bun rejects certificates with IP addresses from a root with IP constraints; for Bun, \
+             use a host name (localhost) or a root made with `localca ca rotate --no-ip-constraints`"
+        );
+    }
     if !home.is_marked_installed(&root.fingerprint_hex()) {
         eprintln!("note: the root is not trusted on this machine yet; run `localca install`");
     }

@@ -13,17 +13,24 @@ use args::{Cli, Command, RootArgs};
 pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
+    /// The exit code: 1, or 2 for a usage error.
+    pub code: u8,
 }
 
 impl From<localca::Error> for Failure {
     fn from(e: localca::Error) -> Failure {
-        Failure { hint: e.hint(), message: e.to_string() }
+        Failure { hint: e.hint(), message: e.to_string(), code: if e.is_usage() { 2 } else { 1 } }
     }
 }
 
 impl Failure {
     fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
-        Failure { message: message.into(), hint: hint.map(String::from) }
+        Failure { message: message.into(), hint: hint.map(String::from), code: 1 }
+    }
+
+    /// A usage error (exit 2).
+    fn usage(message: impl Into<String>, hint: Option<&str>) -> Failure {
+        Failure { code: 2, ..Failure::new(message, hint) }
     }
 }
 
@@ -52,10 +59,37 @@ fn root_profile(identity: &Identity, args: &RootArgs) -> Result<RootProfile, Fai
     }
     let mut set = NameConstraintSet::default();
     for permit in &args.permits {
+        if args.no_ip_constraints && localca::IpRange::parse(permit).is_some() {
+            return Err(Failure::usage(
+                format!("--permit {permit} contradicts --no-ip-constraints"),
+                Some("with --no-ip-constraints every IP address is permitted: drop the IP --permit"),
+            ));
+        }
         set.permit(permit)?;
+    }
+    if args.no_ip_constraints {
+        set = set.without_ip_constraints();
     }
     profile.name_constraints = Some(set);
     Ok(profile)
+}
+
+/// Refuses root-shaping options (`--permit`, `--no-*-constraints`) that the existing root in
+/// `home` does not already satisfy, instead of silently ignoring them. No CA: nothing to check.
+fn check_root_args(home: &CaHome, args: &RootArgs) -> Result<(), Failure> {
+    let wishes = localca::RootWishes {
+        permits: args.permits.clone(),
+        no_name_constraints: args.no_name_constraints,
+        no_ip_constraints: args.no_ip_constraints,
+    };
+    if !wishes.any() {
+        return Ok(());
+    }
+    match home.load_certificate() {
+        Ok(root) => Ok(wishes.check_existing(root.name_constraints())?),
+        Err(localca::Error::NoCa { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Says what a newly created root is allowed to vouch for, and where its key went.

@@ -7,7 +7,7 @@ use localca::{CaHome, Identity};
 use serde_json::json;
 
 use super::args::{RootArgs, StoreArgs};
-use super::{announce_new_root, root_profile, Failure};
+use super::{announce_new_root, check_root_args, root_profile, Failure};
 
 fn selected(args: &StoreArgs) -> Option<&[String]> {
     (!args.stores.is_empty()).then_some(args.stores.as_slice())
@@ -65,7 +65,10 @@ pub fn install(
             }
             (*root).clone()
         }
-        other => other?,
+        other => {
+            check_root_args(home, root_args)?;
+            other?
+        }
     };
     let cert = trust::root_cert(&root);
     let stores = trust::stores(identity, selected(stores), scope(stores));

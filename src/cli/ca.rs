@@ -36,7 +36,7 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             };
             match out {
                 Some(path) => {
-                    localca::write_file_atomically(&path, &bytes, Mode::Public, home.owner())?;
+                    localca::write_outputs(&[(&path, &bytes, Mode::Public)], home.owner())?;
                     eprintln!("Wrote the root certificate to {}", path.display());
                 }
                 None if der && std::io::stdout().is_terminal() => {

@@ -1,0 +1,133 @@
+//! The rough edges a new user hit trying every README command (issue 11), and the output-path
+//! traps of issue 10 (special files, one file spelled two ways). Each test runs the real binary
+//! and failed on the code before its fix.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::process::Stdio;
+
+use common::*;
+
+// Item 4: `--cert-file nodir/x.pem` said `nodir/.x.pem.68-1.tmp: No such file or directory`, after
+// creating the CA. Now: the user's path, and nothing created.
+#[test]
+fn a_missing_output_folder_is_reported_by_the_users_path_before_anything_is_created() {
+    let env = Env::new();
+    let run = env.fail(&["cert", "--cert-file", "nodir/x.pem", "a.test"]);
+    assert!(run.stderr.contains("error: nodir/x.pem: the folder nodir does not exist"), "{}", run.stderr);
+    assert!(!run.stderr.contains(".tmp"), "{}", run.stderr);
+    assert_eq!(snapshot(&env.home), None, "no CA may be created");
+    assert!(env.cwd_files().is_empty());
+}
+
+// Item 4, second half: in an unwritable folder the CA was created before the error.
+#[test]
+fn an_unwritable_output_folder_creates_no_ca() {
+    if unsafe { libc::geteuid() } == 0 {
+        // Root writes anywhere: drop to nobody for this run.
+        let env = Env::new();
+        let locked = env.tmp.path().join("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+        fs::set_permissions(env.tmp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        let mut cmd = env.command_in(&locked, &["cert", "a.test"]);
+        std::os::unix::process::CommandExt::uid(&mut cmd, 65534);
+        std::os::unix::process::CommandExt::gid(&mut cmd, 65534);
+        let run = run_command(cmd);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("cannot write in the folder"), "{}", run.stderr);
+        assert_eq!(snapshot(&env.home), None, "no CA may be created: {}", run.stderr);
+        return;
+    }
+    let env = Env::new();
+    let locked = env.tmp.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    let run = env.run_in(&locked, &["cert", "a.test"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot write in the folder"), "{}", run.stderr);
+    assert_eq!(snapshot(&env.home), None);
+}
+
+// Item 5: a valid 252-character name created the CA, then failed with `File name too long`.
+#[test]
+fn the_longest_valid_name_gets_files_with_a_shortened_stem() {
+    let env = Env::new();
+    let label = |c: char, n: usize| c.to_string().repeat(n);
+    let name = format!("{}.{}.{}.{}.test", label('a', 63), label('b', 63), label('c', 63), label('d', 55));
+    assert!(name.len() > 250);
+    let other = format!("{}.{}.{}.{}.test", label('a', 63), label('b', 63), label('c', 63), label('e', 55));
+    env.ok(&["cert", &name]);
+    env.ok(&["cert", &other]);
+    let files = env.cwd_files();
+    assert_eq!(files.len(), 4, "two distinct pairs: {files:?}");
+    for f in &files {
+        assert!(f.len() < 200 && f.starts_with(&label('a', 63)) && f.contains('~'), "{f}");
+    }
+    let cert = files.iter().find(|f| !f.ends_with("-key.pem")).unwrap();
+    assert_verifies(&env.root_pem_path(), &env.file(cert), &[]);
+}
+
+// Issue 10, item 12: as root `--cert-file /dev/null` replaced the device with a regular file. A
+// device, FIFO or `-` is written into as a stream; never replaced or chmod-ed.
+#[test]
+fn special_files_are_written_as_streams() {
+    let env = Env::new();
+    let null = fs::metadata("/dev/null").unwrap();
+    env.ok(&["cert", "--cert-file", "/dev/null", "--key-file", "/dev/null", "a.test"]);
+    let after = fs::metadata("/dev/null").unwrap();
+    assert!(after.file_type().is_char_device());
+    assert_eq!((after.ino(), after.mode()), (null.ino(), null.mode()));
+
+    // `-`: standard output gets the PEM, the report goes to stderr.
+    let run = env.ok(&["cert", "--cert-file", "-", "--key-file", "-", "b.test"]);
+    assert!(run.stdout.starts_with("-----BEGIN CERTIFICATE-----"), "{}", run.stdout);
+    assert!(run.stdout.contains("PRIVATE KEY-----"));
+    assert!(run.stderr.contains("went to standard output"), "{}", run.stderr);
+    assert_eq!(sans(&cert_der_from_pem(run.stdout.as_bytes())), ["DNS:b.test"]);
+
+    // A FIFO is read by whoever listens on it.
+    let fifo = env.tmp.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = std::process::Command::new("cat").arg(&fifo).stdout(Stdio::piped()).spawn().unwrap();
+    env.ok(&["cert", "--cert-file", fifo.to_str().unwrap(), "--key-file", "c-key.pem", "c.test"]);
+    let out = reader.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // `ca export --out /dev/stdout` writes through the system's link instead of replacing it.
+    let run = env.ok(&["ca", "export", "--out", "/dev/stdout"]);
+    assert!(run.stdout.starts_with("-----BEGIN CERTIFICATE-----"), "{}", run.stdout);
+    assert!(fs::symlink_metadata("/dev/stdout").unwrap().file_type().is_symlink());
+}
+
+// Issue 10, item 12: a folder given as a file is a clear error, and nothing is created.
+#[test]
+fn a_folder_given_as_a_file_is_a_clear_error() {
+    let env = Env::new();
+    fs::create_dir(env.file("out")).unwrap();
+    let run = env.fail(&["cert", "--key-file", "out", "a.test"]);
+    assert!(run.stderr.contains("out: is a folder"), "{}", run.stderr);
+    assert_eq!(snapshot(&env.home), None);
+}
+
+// Issue 10, item 13: `--cert-file ./both.pem --key-file both.pem` wrote a 0644 file without the key
+// while saying "the key is at both.pem".
+#[test]
+fn one_file_spelled_two_ways_holds_both_and_is_private() {
+    let env = Env::new();
+    fs::create_dir(env.file("sub")).unwrap();
+    for (cert, key) in [("./both.pem", "both.pem"), ("sub/../two.pem", "./two.pem")] {
+        let run = env.ok(&["cert", "--cert-file", cert, "--key-file", key, "a.test"]);
+        let path = env.file(key.trim_start_matches("./"));
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("BEGIN CERTIFICATE") && text.contains("PRIVATE KEY"), "{cert} {key}");
+        assert_eq!(mode(&path), 0o600, "{cert} {key}");
+        assert!(run.stdout.contains("The certificate and its key are at"), "{}", run.stdout);
+    }
+    // The PKCS#12 file cannot be the certificate too.
+    let run = env.fail(&["cert", "--cert-file", "./x.p12", "--p12-file", "x.p12", "a.test"]);
+    assert!(run.stderr.contains("cannot also be"), "{}", run.stderr);
+}

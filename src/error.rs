@@ -94,6 +94,26 @@ pub enum Error {
     /// Building or signing a certificate failed inside the crypto library.
     #[error("certificate generation failed: {0}")]
     Crypto(String),
+    /// `--fingerprint` is not 8 to 64 hex digits.
+    #[error("--fingerprint {typed:?}: give at least 8 hex digits of the root's SHA-256 fingerprint")]
+    BadFingerprint {
+        /// The value as typed.
+        typed: String,
+    },
+    /// No installed localca root has a fingerprint starting with these digits.
+    #[error("no localca root whose fingerprint starts with {prefix} is installed")]
+    UnknownFingerprint {
+        /// The normalised prefix.
+        prefix: String,
+    },
+    /// Several installed localca roots have fingerprints starting with these digits.
+    #[error("{prefix} is ambiguous: it starts the fingerprints of {}", .matches.join("…, ") + "…")]
+    AmbiguousFingerprint {
+        /// The normalised prefix.
+        prefix: String,
+        /// The first 16 digits of each match.
+        matches: Vec<String>,
+    },
     /// An option that shapes a new root was given, but the root exists and is not like that.
     #[error("{option} only applies when a root is created, and the existing root does not have it (it permits: {permitted})")]
     RootOptionNotApplied {
@@ -121,6 +141,10 @@ impl Error {
             Error::NameNotPermitted { permit, existing_root, .. } => {
                 Some(crate::permits::not_permitted_hint(permit, *existing_root))
             }
+            Error::BadFingerprint { .. } | Error::UnknownFingerprint { .. } => {
+                Some("`localca status` lists the localca roots installed, with their fingerprints".into())
+            }
+            Error::AmbiguousFingerprint { .. } => Some("give more digits".into()),
             Error::RootOptionNotApplied { option, .. } => Some(format!(
                 "a root's constraints are fixed when it is created: `localca ca rotate {option}` replaces \
                  it with a root that has them"
@@ -140,7 +164,7 @@ impl Error {
     /// Whether this is a usage error (the command line asks for something impossible): the
     /// command exits 2 for these, as for clap's own.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::NoNames | Error::InvalidDays(_))
+        matches!(self, Error::NoNames | Error::InvalidDays(_) | Error::BadFingerprint { .. })
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {

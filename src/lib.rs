@@ -25,6 +25,7 @@ mod atomic_file;
 mod constraints;
 mod csr;
 mod error;
+pub mod fingerprint;
 mod home;
 mod identity;
 mod key_storage;

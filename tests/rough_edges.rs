@@ -131,3 +131,92 @@ fn one_file_spelled_two_ways_holds_both_and_is_private() {
     let run = env.fail(&["cert", "--cert-file", "./x.p12", "--p12-file", "x.p12", "a.test"]);
     assert!(run.stderr.contains("cannot also be"), "{}", run.stderr);
 }
+
+/// An env whose HOME holds an empty NSS database (the only store a test can use without root
+/// or a sandbox), or `None` (after recording a skip) when certutil is missing.
+fn nss_env(test: &str) -> Option<(Env, std::path::PathBuf)> {
+    let env = Env::new();
+    let home = env.tmp.path().join("userhome");
+    let db = home.join(".pki/nssdb");
+    fs::create_dir_all(&db).unwrap();
+    let made = std::process::Command::new("certutil")
+        .args(["-N", "--empty-password", "-d"])
+        .arg(format!("sql:{}", db.display()))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        skip(test, "certutil is not installed (libnss3-tools)", true);
+        return None;
+    }
+    Some((env, home))
+}
+
+fn run_as(env: &Env, home: &std::path::Path, args: &[&str]) -> Run {
+    let mut cmd = env.command(args);
+    cmd.env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env("LOCALCA_STORES", "nss");
+    run_command(cmd)
+}
+
+fn nss_has_root(home: &std::path::Path) -> bool {
+    let out = std::process::Command::new("certutil")
+        .args(["-L", "-d"])
+        .arg(format!("sql:{}", home.join(".pki/nssdb").display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).contains("localca")
+}
+
+// Item 2: `uninstall --fingerprint` rejected the 16-digit prefix localca itself prints, and exited
+// 0 while the root stayed installed. Now any unambiguous prefix of 8+ hex digits works.
+#[test]
+fn uninstall_accepts_the_fingerprint_prefix_localca_prints() {
+    let Some((env, home)) = nss_env("uninstall_accepts_the_fingerprint_prefix_localca_prints") else {
+        return;
+    };
+    let run = run_as(&env, &home, &["install"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let printed = run.stdout.split('(').nth(1).unwrap().split('…').next().unwrap().to_string();
+    assert_eq!(printed.len(), 16, "{}", run.stdout);
+    assert!(nss_has_root(&home));
+
+    for (typed, code) in [("1234", 2), ("c0ffee", 2), ("zzzzzzzz", 2), ("00000000", 1), ("ffffffff", 1)] {
+        if printed.starts_with(&typed[..typed.len().min(8)]) {
+            continue;
+        }
+        let run = run_as(&env, &home, &["uninstall", "--fingerprint", typed]);
+        assert_eq!(run.code, code, "{typed}: {}", run.stderr);
+        assert!(nss_has_root(&home), "{typed} removed the root");
+    }
+    // Upper case with colons, as some tools print it.
+    let colons: Vec<String> =
+        printed.as_bytes()[..8].chunks(2).map(|c| String::from_utf8_lossy(c).to_uppercase()).collect();
+    let run = run_as(&env, &home, &["uninstall", "--fingerprint", &format!("{}…", colons.join(":"))]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("removed"), "{}", run.stdout);
+    assert!(!nss_has_root(&home));
+    let run = run_as(&env, &home, &["install"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = run_as(&env, &home, &["uninstall", "--fingerprint", &printed]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!nss_has_root(&home));
+}
+
+// Item 10: `uninstall --delete-ca` off a terminal without --yes removed the root from every store and
+// only then failed with "add --yes". Now it fails before touching anything.
+#[test]
+fn delete_ca_without_confirmation_touches_no_store() {
+    let Some((env, home)) = nss_env("delete_ca_without_confirmation_touches_no_store") else { return };
+    assert_eq!(run_as(&env, &home, &["install"]).code, 0);
+    let ca = snapshot(&env.home);
+    let run = run_as(&env, &home, &["uninstall", "--delete-ca"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("add --yes"), "{}", run.stderr);
+    assert!(!run.stdout.contains("removed"), "{}", run.stdout);
+    assert!(nss_has_root(&home), "the root must still be trusted");
+    assert_eq!(snapshot(&env.home), ca);
+    let run = run_as(&env, &home, &["uninstall", "--delete-ca", "--yes"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!nss_has_root(&home));
+}

@@ -68,7 +68,8 @@ Examples:
         /// Do not ask before deleting the CA.
         #[arg(long, requires = "delete_ca")]
         yes: bool,
-        /// Remove the localca root with this SHA-256 fingerprint instead of the current one.
+        /// Remove the localca root whose SHA-256 fingerprint starts with these hex digits (8 or
+        /// more, as `install` and `status` print them) instead of the current one.
         #[arg(long, value_name = "SHA256", conflicts_with = "delete_ca")]
         fingerprint: Option<String>,
     },

@@ -220,3 +220,83 @@ fn delete_ca_without_confirmation_touches_no_store() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!nss_has_root(&home));
 }
+
+// Item 7: `localca cert -cert-file a.pem` said "unexpected argument '-c'". Now: the double-dash flag.
+#[test]
+fn mkcert_single_dash_flags_get_the_double_dash_spelling() {
+    let env = Env::new();
+    for (args, says) in [
+        (&["cert", "-cert-file", "a.pem", "a.test"][..], "localca's is --cert-file"),
+        (&["cert", "-key-file=k.pem", "a.test"], "localca's is --key-file"),
+        (&["cert", "-client", "a.test"], "--client"),
+        (&["-install"], "`localca install`"),
+        (&["-CAROOT"], "`localca ca path`"),
+        (&["cert", "-ecdsa", "a.test"], "ECDSA P-256 by default"),
+    ] {
+        let run = env.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with("error: -"), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(snapshot(&env.home), None);
+    assert!(env.cwd_files().is_empty());
+    // After `--` a leading dash is a (refused) name, not a flag.
+    let run = env.fail(&["cert", "--", "-client"]);
+    assert!(run.stderr.contains("invalid name"), "{}", run.stderr);
+}
+
+// Item 7: CAROOT was silently ignored. One line says where localca's CA is instead.
+#[test]
+fn caroot_gets_one_line_naming_localcas_home() {
+    let env = Env::new();
+    let mut cmd = env.command(&["cert", "a.test"]);
+    cmd.env("CAROOT", env.tmp.path().join("mkcert"));
+    let run = run_command(cmd);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let notes: Vec<&str> = run.stderr.lines().filter(|l| l.contains("CAROOT")).collect();
+    assert_eq!(notes.len(), 1, "{}", run.stderr);
+    assert!(notes[0].contains(&env.home.display().to_string()), "{}", notes[0]);
+    assert!(!env.tmp.path().join("mkcert").exists());
+    // Without CAROOT: no such line.
+    assert!(!env.ok(&["cert", "b.test"]).stderr.contains("CAROOT"));
+}
+
+// Item 7: TRUST_STORES was silently ignored. Values that are localca stores are used as --stores.
+#[test]
+fn trust_stores_is_honoured_with_one_line() {
+    let Some((env, home)) = nss_env("trust_stores_is_honoured_with_one_line") else { return };
+    let mut cmd = env.command(&["install"]);
+    cmd.env("HOME", &home).env_remove("LOCALCA_STORES").env("TRUST_STORES", "nss,bogus");
+    let run = run_command(cmd);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("note: using mkcert's TRUST_STORES as --stores nss (ignored: bogus)"),
+        "{}",
+        run.stderr
+    );
+    let stores: Vec<&str> = run.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(stores, ["nss"], "only the NSS store: {}", run.stdout);
+    assert!(nss_has_root(&home));
+}
+
+// Item 9: a relative LOCALCA_HOME or HOME was used as it was, and printed relative.
+#[test]
+fn relative_homes_become_absolute() {
+    let env = Env::new();
+    let mut cmd = env.command(&["ca", "create"]);
+    cmd.env("LOCALCA_HOME", "relca");
+    let run = run_command(cmd);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let expected = env.cwd.join("relca");
+    assert!(
+        run.stderr.contains(&format!("Created a new local CA in {}", expected.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(expected.join("root.pem").is_file());
+    // A relative HOME (no LOCALCA_HOME, no XDG_DATA_HOME): the default home under it, absolute.
+    let mut cmd = env.command(&["ca", "path"]);
+    cmd.env_remove("LOCALCA_HOME").env("HOME", "relhome");
+    let run = run_command(cmd);
+    assert_eq!(run.stdout.trim(), env.cwd.join("relhome/.local/share/localca").display().to_string());
+}

@@ -94,6 +94,13 @@ Examples:
     Ca(CaCommand),
 }
 
+impl Command {
+    /// Whether the command acts on trust stores (so `--stores` and its variables matter).
+    pub fn uses_stores(&self) -> bool {
+        matches!(self, Command::Install { .. } | Command::Uninstall { .. } | Command::Status { .. })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CertArgs {
     /// Host names (myapp.test, *.myapp.test), IP addresses, or email addresses.

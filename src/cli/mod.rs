@@ -3,6 +3,7 @@
 pub mod args;
 mod ca;
 mod cert;
+pub mod mkcert;
 mod trust;
 
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
@@ -38,6 +39,9 @@ impl Failure {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let identity = Identity::current();
     let home = CaHome::locate(&identity)?;
+    if let Some(note) = mkcert::caroot_note(home.path()) {
+        eprintln!("{note}");
+    }
     match cli.command {
         Command::Cert(args) => cert::run(&identity, &home, args),
         Command::Ca(command) => ca::run(&identity, &home, command),

@@ -274,8 +274,15 @@ fn trust_stores_is_honoured_with_one_line() {
         "{}",
         run.stderr
     );
-    let stores: Vec<&str> = run.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
-    assert_eq!(stores, ["nss"], "only the NSS store: {}", run.stdout);
+    // Store lines are indented by two spaces, their details by ten.
+    let stores: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(!stores.is_empty() && stores.iter().all(|s| *s == "nss"), "only NSS stores: {}", run.stdout);
     assert!(nss_has_root(&home));
 }
 
@@ -299,4 +306,46 @@ fn relative_homes_become_absolute() {
     cmd.env_remove("LOCALCA_HOME").env("HOME", "relhome");
     let run = run_command(cmd);
     assert_eq!(run.stdout.trim(), env.cwd.join("relhome/.local/share/localca").display().to_string());
+}
+
+// Item 6: with Firefox installed but never run (no profile yet), `install` and `status` said
+// nothing about Firefox, though README says absent stores are "skipped".
+#[test]
+fn firefox_without_a_profile_is_reported_as_skipped() {
+    let test = "firefox_without_a_profile_is_reported_as_skipped";
+    if ["firefox", "firefox-esr"]
+        .iter()
+        .all(|f| std::process::Command::new("which").arg(f).output().map_or(true, |o| !o.status.success()))
+    {
+        skip(test, "Firefox is not installed (firefox-esr)", true);
+        return;
+    }
+    let Some((env, home)) = nss_env(test) else { return };
+    let run = run_as(&env, &home, &["install"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("skipped           Firefox"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("no Firefox profile yet; to use it: run Firefox once, then `localca install`"),
+        "{}",
+        run.stdout
+    );
+    let run = run_as(&env, &home, &["status"]);
+    assert_eq!(run.code, 0, "an absent store does not fail status: {}", run.stdout);
+    assert!(
+        run.stdout.contains("Firefox (no Firefox profile yet) — fix: run Firefox once"),
+        "{}",
+        run.stdout
+    );
+    // Once a profile with a database exists, the line goes and the profile is installed into.
+    let profile = home.join(".mozilla/firefox/abc.default-release");
+    fs::create_dir_all(&profile).unwrap();
+    assert!(std::process::Command::new("certutil")
+        .args(["-N", "--empty-password", "-d"])
+        .arg(format!("sql:{}", profile.display()))
+        .status()
+        .unwrap()
+        .success());
+    let run = run_as(&env, &home, &["install"]);
+    assert!(!run.stdout.contains("no Firefox profile yet"), "{}", run.stdout);
+    assert!(run.stdout.contains("Firefox profile abc.default-release"), "{}", run.stdout);
 }

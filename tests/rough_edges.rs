@@ -88,6 +88,21 @@ fn special_files_are_written_as_streams() {
     assert!(run.stderr.contains("went to standard output"), "{}", run.stderr);
     assert_eq!(sans(&cert_der_from_pem(run.stdout.as_bytes())), ["DNS:b.test"]);
 
+    // `--csr -` reads the request from standard input.
+    let csr = std::process::Command::new("openssl")
+        .args(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args(["-keyout", "/dev/null", "-subj", "/CN=stdin.test", "-outform", "DER"])
+        .output()
+        .unwrap();
+    assert!(csr.status.success());
+    let mut cmd = env.command(&["cert", "--csr", "-", "--cert-file", "-"]);
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &csr.stdout).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(sans(&cert_der_from_pem(&out.stdout)), ["DNS:stdin.test"]);
+
     // A FIFO is read by whoever listens on it.
     let fifo = env.tmp.path().join("fifo");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());

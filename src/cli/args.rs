@@ -109,7 +109,8 @@ pub struct CertArgs {
     /// Add a URI name (repeatable), e.g. spiffe://myapp.test/api.
     #[arg(long = "uri", value_name = "URI")]
     pub uris: Vec<String>,
-    /// Sign this certificate signing request (PEM or DER) instead of making a new key.
+    /// Sign this certificate signing request (PEM or DER) instead of making a new key (`-`: read
+    /// it from standard input).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "uris", "key_type", "p12_file", "pkcs12"])]
     pub csr: Option<PathBuf>,
     /// Key type of the new certificate.
@@ -121,10 +122,10 @@ pub struct CertArgs {
     /// Make a client certificate (clientAuth) as well.
     #[arg(long)]
     pub client: bool,
-    /// Where to write the certificate.
+    /// Where to write the certificate (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub cert_file: Option<PathBuf>,
-    /// Where to write the private key (0600).
+    /// Where to write the private key (0600; `-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Write a PKCS#12 bundle (key, certificate, root) to FILE instead of PEM files.

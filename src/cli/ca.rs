@@ -37,7 +37,9 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             match out {
                 Some(path) => {
                     localca::write_outputs(&[(&path, &bytes, Mode::Public)], home.owner())?;
-                    eprintln!("Wrote the root certificate to {}", path.display());
+                    if !localca::is_std_stream(&path) {
+                        eprintln!("Wrote the root certificate to {}", path.display());
+                    }
                 }
                 None if der && std::io::stdout().is_terminal() => {
                     return Err(Failure::new(

@@ -30,8 +30,6 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         if let Some(set) = &new_root_profile.name_constraints {
             set.check_before_creation(&names)?;
         }
-    } else {
-        check_root_args(home, &args.root)?;
     }
     let paths = output_paths(&args, &names);
     // A bad output path (missing or unwritable folder, a folder, a block device) fails here,
@@ -39,8 +37,11 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
     localca::check_outputs(&paths)?;
 
     let (root, created) = home.load_or_create(&new_root_profile)?;
-    if let Some(creation) = &created {
-        announce_new_root(home, &root, creation);
+    match &created {
+        Some(creation) => announce_new_root(home, &root, creation),
+        // Options that shape a new root are refused unless the existing one already has them
+        // (checked after loading, so a damaged CA is reported as such first).
+        None => check_root_args(root.name_constraints(), &args.root)?,
     }
     let leaf = match &request {
         Some(req) => root.sign_request(req, &profile)?,

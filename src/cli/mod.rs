@@ -78,22 +78,15 @@ fn root_profile(identity: &Identity, args: &RootArgs) -> Result<RootProfile, Fai
     Ok(profile)
 }
 
-/// Refuses root-shaping options (`--permit`, `--no-*-constraints`) that the existing root in
-/// `home` does not already satisfy, instead of silently ignoring them. No CA: nothing to check.
-fn check_root_args(home: &CaHome, args: &RootArgs) -> Result<(), Failure> {
+/// Refuses root-shaping options (`--permit`, `--no-*-constraints`) that an existing root with
+/// `constraints` does not already satisfy, instead of silently ignoring them.
+fn check_root_args(constraints: Option<&NameConstraintSet>, args: &RootArgs) -> Result<(), Failure> {
     let wishes = localca::RootWishes {
         permits: args.permits.clone(),
         no_name_constraints: args.no_name_constraints,
         no_ip_constraints: args.no_ip_constraints,
     };
-    if !wishes.any() {
-        return Ok(());
-    }
-    match home.load_certificate() {
-        Ok(root) => Ok(wishes.check_existing(root.name_constraints())?),
-        Err(localca::Error::NoCa { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(wishes.check_existing(constraints)?)
 }
 
 /// Says what a newly created root is allowed to vouch for, and where its key went.

@@ -66,8 +66,9 @@ pub fn install(
             (*root).clone()
         }
         other => {
-            check_root_args(home, root_args)?;
-            other?
+            let root = other?;
+            check_root_args(root.name_constraints(), root_args)?;
+            root
         }
     };
     let cert = trust::root_cert(&root);

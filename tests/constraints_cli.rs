@@ -126,3 +126,91 @@ fn missing_names_and_bad_days_are_usage_errors() {
     }
     assert_eq!(snapshot(&env.home), None);
 }
+
+/// Bun's binary: `$LOCALCA_BUN`, else `bun` on PATH.
+fn bun() -> Option<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("LOCALCA_BUN").filter(|v| !v.is_empty()) {
+        return Some(path.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("bun")).find(|p| p.is_file())
+}
+
+/// Serves `cert`/`key` on 127.0.0.1 with `openssl s_server` and asks Bun's fetch, trusting only
+/// `root`, for the page: "accepted" or "rejected CODE".
+fn bun_fetch(bun: &std::path::Path, dir: &std::path::Path, root: &str, cert: &str, key: &str) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            cert,
+            "-key",
+            key,
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let probe = "const ca = await Bun.file(process.argv[2]).text();\n\
+                 try { await fetch(process.argv[3], { tls: { ca } }); console.log('accepted'); }\n\
+                 catch (e) { console.log('rejected ' + (e.code || e.message)); }\n";
+    write(&dir.join("probe.js"), probe);
+    let out = std::process::Command::new(bun)
+        .args(["probe.js", root, &format!("https://127.0.0.1:{port}/")])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ready, "openssl s_server did not start");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+// Issue 10: Bun rejects every IP leaf under a root with IP constraints (UNSUPPORTED_CONSTRAINT_TYPE);
+// under a --no-ip-constraints root it accepts it, and still enforces the DNS constraints.
+#[test]
+fn bun_accepts_ip_leaves_only_from_a_root_without_ip_constraints() {
+    let test = "bun_accepts_ip_leaves_only_from_a_root_without_ip_constraints";
+    let Some(bun) = bun() else {
+        return skip(test, "bun is not installed (npm i -g bun, or set LOCALCA_BUN)", true);
+    };
+    let default = Env::new();
+    default.ok(&["cert", "--cert-file", "c.pem", "--key-file", "k.pem", "localhost", "127.0.0.1"]);
+    let root = default.root_pem_path();
+    let seen = bun_fetch(&bun, &default.cwd, root.to_str().unwrap(), "c.pem", "k.pem");
+    assert_eq!(seen, "rejected UNSUPPORTED_CONSTRAINT_TYPE", "Bun under the default root");
+
+    let no_ip = Env::new();
+    no_ip.ok(&["ca", "create", "--no-ip-constraints"]);
+    no_ip.ok(&["cert", "--cert-file", "c.pem", "--key-file", "k.pem", "localhost", "127.0.0.1"]);
+    let root = no_ip.root_pem_path();
+    let seen = bun_fetch(&bun, &no_ip.cwd, root.to_str().unwrap(), "c.pem", "k.pem");
+    assert_eq!(seen, "accepted", "Bun under a --no-ip-constraints root");
+
+    // A leaf for evil.com (forged with the root key: localca refuses to issue it) is still refused.
+    let sh = format!(
+        "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ek.pem -subj /CN=evil.com \
+         -out e.csr 2>/dev/null && printf 'subjectAltName=DNS:evil.com,IP:127.0.0.1\\n' > ext && \
+         openssl x509 -req -in e.csr -CA '{}' -CAkey '{}' -days 2 -extfile ext -out e.pem 2>/dev/null",
+        root.display(),
+        no_ip.root_key_path().display()
+    );
+    assert!(std::process::Command::new("sh")
+        .args(["-c", &sh])
+        .current_dir(&no_ip.cwd)
+        .status()
+        .unwrap()
+        .success());
+    let seen = bun_fetch(&bun, &no_ip.cwd, root.to_str().unwrap(), "e.pem", "ek.pem");
+    assert!(seen.starts_with("rejected"), "Bun accepted evil.com: {seen}");
+}

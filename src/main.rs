@@ -1,5 +1,5 @@
 //! The `localca` command: parses, calls the library, prints. Exit 0 on success, 1 on failure,
-//! 2 on a usage error (clap's own).
+//! 2 on a usage error (clap's, and ours: no names, --days out of range, mkcert's single-dash flags).
 
 mod cli;
 

@@ -55,14 +55,18 @@ pub fn write_many(files: &[(&Path, &[u8], Mode)], owner: Option<Owner>) -> Resul
     let result = (|| {
         for (path, contents, mode) in files {
             let tmp = temp_path(path)?;
-            let file = write_tmp(&tmp, contents, *mode, owner);
+            // Errors name the user's path, never our temp file.
+            let file = write_tmp(&tmp, contents, *mode, owner).map_err(|e| match e {
+                Error::Io { source, .. } => Error::io(path, source),
+                other => other,
+            });
             let file = file.inspect_err(|_| {
                 let _ = fs::remove_file(&tmp);
             })?;
             temps.push((tmp, file));
         }
-        if let [(tmp, file)] = temps.as_slice() {
-            file.sync_all().map_err(|e| Error::io(tmp, e))?;
+        if let [(_, file)] = temps.as_slice() {
+            file.sync_all().map_err(|e| Error::io(files[0].0, e))?;
         } else {
             std::thread::scope(|scope| {
                 let syncs: Vec<_> = temps

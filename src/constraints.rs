@@ -11,8 +11,20 @@ use crate::error::{Error, Result};
 use crate::names::{parse_dns, SubjectName};
 
 /// DNS suffixes every root permits: reserved or special-use names that no public site can have.
-pub const DEFAULT_DNS: &[&str] =
-    &["localhost", "test", "example", "invalid", "local", "internal", "home.arpa"];
+/// `example.com`, `example.net` and `example.org` are reserved by RFC 2606 for documentation: no
+/// real site can use them, and they are the names most tutorials use.
+pub const DEFAULT_DNS: &[&str] = &[
+    "localhost",
+    "test",
+    "example",
+    "invalid",
+    "local",
+    "internal",
+    "home.arpa",
+    "example.com",
+    "example.net",
+    "example.org",
+];
 
 /// IP ranges every root permits: loopback, private and link-local networks.
 pub const DEFAULT_IP: &[&str] = &[
@@ -135,17 +147,31 @@ impl NameConstraintSet {
         &self.ip
     }
 
+    /// Drops the IP subtrees: the root then constrains DNS names only and vouches for any IP
+    /// address (`--no-ip-constraints`, for clients such as Bun whose verifier rejects IP names
+    /// under IP constraints).
+    pub fn without_ip_constraints(mut self) -> Self {
+        self.ip.clear();
+        self
+    }
+
+    /// Whether IP addresses are constrained. A set without IP subtrees leaves them unconstrained
+    /// (RFC 5280: a name type without subtrees is not constrained).
+    pub fn constrains_ips(&self) -> bool {
+        !self.ip.is_empty()
+    }
+
     /// Whether a certificate for `name` would be accepted by clients enforcing these constraints.
     pub fn permits(&self, name: &SubjectName) -> bool {
         match name {
             SubjectName::Dns(d) => self.permits_dns(d.strip_prefix("*.").unwrap_or(d)),
-            SubjectName::Ip(ip) => self.ip.iter().any(|r| r.contains(*ip)),
+            SubjectName::Ip(ip) => self.permits_ip(*ip),
             // The root carries no email or URI subtrees, so clients do not constrain those names;
             // we still keep them to the permitted hosts, so the root never vouches for a real domain.
             SubjectName::Email(e) => e.rsplit_once('@').is_some_and(|(_, d)| self.permits_dns(d)),
             SubjectName::Uri(u) => match SubjectName::uri_host(u) {
                 Some(host) => match host.parse::<IpAddr>() {
-                    Ok(ip) => self.ip.iter().any(|r| r.contains(ip)),
+                    Ok(ip) => self.permits_ip(ip),
                     Err(_) => parse_dns(host, false).is_ok_and(|h| self.permits_dns(&h)),
                 },
                 None => true,
@@ -153,16 +179,40 @@ impl NameConstraintSet {
         }
     }
 
-    /// [`Error::NameNotPermitted`] for the first of `names` outside the set.
+    /// [`Error::NameNotPermitted`] for the first of `names` outside the constraints of an existing root.
     pub fn check(&self, names: &[SubjectName]) -> Result<()> {
+        self.check_names(names, true)
+    }
+
+    /// [`Error::NameNotPermitted`] for the first of `names` outside the constraints a root about to
+    /// be created would get.
+    pub fn check_before_creation(&self, names: &[SubjectName]) -> Result<()> {
+        self.check_names(names, false)
+    }
+
+    fn check_names(&self, names: &[SubjectName], existing_root: bool) -> Result<()> {
         match names.iter().find(|n| !self.permits(n)) {
-            Some(name) => Err(Error::NameNotPermitted { name: as_typed(name), permitted: self.to_string() }),
+            Some(name) => Err(Error::NameNotPermitted {
+                name: as_typed(name),
+                permitted: self.to_string(),
+                permit: crate::permits::permit_value(name),
+                existing_root,
+            }),
             None => Ok(()),
         }
     }
 
-    fn permits_dns(&self, name: &str) -> bool {
+    pub(crate) fn permits_dns(&self, name: &str) -> bool {
         self.dns.iter().any(|s| name == s || name.strip_suffix(s.as_str()).is_some_and(|p| p.ends_with('.')))
+    }
+
+    fn permits_ip(&self, ip: IpAddr) -> bool {
+        self.ip.is_empty() || self.ip.iter().any(|r| r.contains(ip))
+    }
+
+    /// Whether every address of `range` is permitted.
+    pub(crate) fn permits_range(&self, range: &IpRange) -> bool {
+        self.ip.is_empty() || self.ip.iter().any(|r| r.prefix <= range.prefix && r.contains(range.network))
     }
 
     /// The extension as rcgen encodes it. DNS subtrees carry no leading dot: RFC 5280's form, and
@@ -205,8 +255,11 @@ fn as_typed(name: &SubjectName) -> String {
 
 impl fmt::Display for NameConstraintSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let all: Vec<String> =
+        let mut all: Vec<String> =
             self.dns.iter().cloned().chain(self.ip.iter().map(IpRange::to_string)).collect();
+        if self.ip.is_empty() {
+            all.push("any IP address".into());
+        }
         f.write_str(&all.join(", "))
     }
 }
@@ -237,6 +290,18 @@ mod tests {
         for bad in ["evil.com", "mytest", "8.8.8.8", "172.32.0.1", "x@gmail.com", "localhost.com"] {
             assert!(!set.permits(&name(bad)), "{bad}");
         }
+    }
+
+    #[test]
+    fn rfc2606_names_and_no_ip_constraints() {
+        let set = NameConstraintSet::default();
+        for ok in ["example.com", "www.example.org", "example.net", "a.example"] {
+            assert!(set.permits(&name(ok)), "{ok}");
+        }
+        assert!(!set.permits(&name("myexample.com")));
+        let wide = set.without_ip_constraints();
+        assert!(wide.permits(&name("8.8.8.8")) && !wide.permits(&name("evil.com")));
+        assert!(wide.to_string().ends_with("any IP address"));
     }
 
     #[test]

@@ -47,12 +47,19 @@ pub enum Error {
         suggestion: Option<String>,
     },
     /// A name is valid but outside the root's name constraints.
-    #[error("{name} is outside this CA's name constraints (permitted: {permitted})")]
+    #[error(
+        "{name} is outside {} name constraints (permitted: {permitted})",
+        if *.existing_root { "this CA's" } else { "the default" }
+    )]
     NameNotPermitted {
         /// The refused name.
         name: String,
         /// The permitted set, for people to read.
         permitted: String,
+        /// The `--permit` value that would cover the name.
+        permit: String,
+        /// Whether the CA exists (else the constraints are those a new root would get).
+        existing_root: bool,
     },
     /// A `--permit` value is neither a DNS suffix nor an IP range.
     #[error("invalid --permit {value:?}: {reason}")]
@@ -87,6 +94,34 @@ pub enum Error {
     /// Building or signing a certificate failed inside the crypto library.
     #[error("certificate generation failed: {0}")]
     Crypto(String),
+    /// `--fingerprint` is not 8 to 64 hex digits.
+    #[error("--fingerprint {typed:?}: give at least 8 hex digits of the root's SHA-256 fingerprint")]
+    BadFingerprint {
+        /// The value as typed.
+        typed: String,
+    },
+    /// No installed localca root has a fingerprint starting with these digits.
+    #[error("no localca root whose fingerprint starts with {prefix} is installed")]
+    UnknownFingerprint {
+        /// The normalised prefix.
+        prefix: String,
+    },
+    /// Several installed localca roots have fingerprints starting with these digits.
+    #[error("{prefix} is ambiguous: it starts the fingerprints of {}", .matches.join("…, ") + "…")]
+    AmbiguousFingerprint {
+        /// The normalised prefix.
+        prefix: String,
+        /// The first 16 digits of each match.
+        matches: Vec<String>,
+    },
+    /// An option that shapes a new root was given, but the root exists and is not like that.
+    #[error("{option} only applies when a root is created, and the existing root does not have it (it permits: {permitted})")]
+    RootOptionNotApplied {
+        /// The option as the user would type it (`--permit mycorp.dev`).
+        option: String,
+        /// What the existing root permits.
+        permitted: String,
+    },
 }
 
 impl Error {
@@ -103,11 +138,17 @@ impl Error {
                     .into(),
             ),
             Error::InvalidName { suggestion: Some(s), .. } => Some(format!("did you mean {s}?")),
-            Error::NameNotPermitted { .. } => Some(
-                "a root's constraints are fixed for its life: to cover more names, create a new root \
-                 with `--permit SUFFIX` (or `--no-name-constraints`)"
-                    .into(),
-            ),
+            Error::NameNotPermitted { permit, existing_root, .. } => {
+                Some(crate::permits::not_permitted_hint(permit, *existing_root))
+            }
+            Error::BadFingerprint { .. } | Error::UnknownFingerprint { .. } => {
+                Some("`localca status` lists the localca roots installed, with their fingerprints".into())
+            }
+            Error::AmbiguousFingerprint { .. } => Some("give more digits".into()),
+            Error::RootOptionNotApplied { option, .. } => Some(format!(
+                "a root's constraints are fixed when it is created: `localca ca rotate {option}` replaces \
+                 it with a root that has them"
+            )),
             Error::NoHomeFolder => Some("set HOME, or LOCALCA_HOME to the CA folder".into()),
             Error::Keyring { .. } => Some(
                 "run localca inside a desktop session with the keyring unlocked (or under \
@@ -118,6 +159,12 @@ impl Error {
             ),
             _ => None,
         }
+    }
+
+    /// Whether this is a usage error (the command line asks for something impossible): the
+    /// command exits 2 for these, as for clap's own.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::NoNames | Error::InvalidDays(_) | Error::BadFingerprint { .. })
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {

@@ -81,7 +81,8 @@ impl CaHome {
     /// The CA home for `identity`: `$LOCALCA_HOME` when set, else the platform data folder.
     pub fn locate(identity: &Identity) -> Result<CaHome> {
         let dir = match std::env::var_os("LOCALCA_HOME").filter(|v| !v.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
+            // Relative to the current folder, resolved once so every path printed is absolute.
+            Some(dir) => crate::identity::absolute(Path::new(&dir)),
             None => identity.default_ca_home().ok_or(Error::NoHomeFolder)?,
         };
         Ok(CaHome { dir, owner: identity.owner })

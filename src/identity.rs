@@ -31,7 +31,9 @@ impl Identity {
             .filter(|u| !u.is_empty())
             .or_else(current_user_name)
             .unwrap_or_else(|| "user".into());
-        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+        // A relative $HOME is taken relative to the current folder, once, so every path printed
+        // and used is absolute.
+        let home = directories::BaseDirs::new().map(|d| absolute(d.home_dir()));
         Identity { user, host, home, owner: None }
     }
 
@@ -52,8 +54,13 @@ impl Identity {
             };
             return Some(data.join("localca"));
         }
-        directories::BaseDirs::new().map(|d| d.data_local_dir().join("localca"))
+        directories::BaseDirs::new().map(|d| absolute(&d.data_local_dir().join("localca")))
     }
+}
+
+/// `path` made absolute against the current folder (unchanged when that cannot be read).
+pub(crate) fn absolute(path: &std::path::Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Whether we run as root (the effective user).

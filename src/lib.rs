@@ -25,12 +25,15 @@ mod atomic_file;
 mod constraints;
 mod csr;
 mod error;
+pub mod fingerprint;
 mod home;
 mod identity;
 mod key_storage;
 mod leaf;
 mod names;
 mod output;
+mod output_target;
+mod permits;
 mod root;
 pub mod trust;
 
@@ -43,7 +46,12 @@ pub use identity::Identity;
 pub use key_storage::{keyring_name, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
 pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};
 pub use names::SubjectName;
-pub use output::{default_stem, unignored_in_git, write_leaf, OutputPaths, DEFAULT_P12_PASSWORD};
+pub use output::{
+    check_outputs, combined_output, default_stem, unignored_in_git, write_leaf, OutputPaths,
+    DEFAULT_P12_PASSWORD,
+};
+pub use output_target::{classify as classify_output, is_std_stream, same_file, write_outputs, Target};
+pub use permits::{permit_value, RootWishes};
 pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.

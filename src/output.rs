@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::atomic_file::{self, Mode, Owner};
+use crate::atomic_file::{Mode, Owner};
 use crate::error::{Error, Result};
 use crate::leaf::IssuedLeaf;
 use crate::names::SubjectName;
+use crate::output_target::{self, same_file};
 use crate::root::RootCa;
 
 /// Default PKCS#12 password, the one Java's tools and mkcert use.
@@ -24,8 +25,13 @@ pub struct OutputPaths {
     pub p12: Option<PathBuf>,
 }
 
+/// Longest first-name part of a default file stem. File names are limited to 255 bytes, and the
+/// stem still gets `+N`, `-client`, `-key.pem` and the temp file's `.` + `.PID-N.tmp` around it.
+const MAX_STEM_NAME: usize = 180;
+
 /// The file name stem mkcert would use: `<first>[+N][-client]`, with `*` as `_wildcard` and any
-/// character unsafe in a file name replaced by `_`.
+/// character unsafe in a file name replaced by `_`. A first name too long for a file name is cut
+/// and given `~` and 8 hex digits of its SHA-256, so it stays recognisable and distinct.
 pub fn default_stem(names: &[SubjectName], client: bool) -> String {
     let first = names.first().map(SubjectName::to_string).unwrap_or_default();
     let mut stem: String = first
@@ -33,6 +39,10 @@ pub fn default_stem(names: &[SubjectName], client: bool) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || "._@+-".contains(c) { c } else { '_' })
         .collect();
+    if stem.len() > MAX_STEM_NAME {
+        let hash = crate::root::sha256_hex(stem.as_bytes());
+        stem = format!("{}~{}", &stem[..MAX_STEM_NAME - 9], &hash[..8]);
+    }
     if names.len() > 1 {
         stem.push_str(&format!("+{}", names.len() - 1));
     }
@@ -42,8 +52,32 @@ pub fn default_stem(names: &[SubjectName], client: bool) -> String {
     stem
 }
 
-/// Writes the leaf's files. The key is written before the certificate; each file atomically.
-/// When the certificate and key paths are the same, one 0600 file holds both.
+/// Checks that every output path can be written (see [`output_target::classify`]) and that the
+/// PKCS#12 file is not also the certificate or key, without writing anything: run it before a
+/// CA is created, so a bad output path creates nothing.
+pub fn check_outputs(paths: &OutputPaths) -> Result<()> {
+    for path in [&paths.cert, &paths.key, &paths.p12].into_iter().flatten() {
+        output_target::classify(path)?;
+    }
+    if let Some(p12) = &paths.p12 {
+        if [&paths.cert, &paths.key].into_iter().flatten().any(|p| same_file(p, p12)) {
+            return Err(Error::io(
+                p12,
+                std::io::Error::other("the PKCS#12 file cannot also be the certificate or key file"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the certificate and key go to one file (the same path however spelled).
+pub fn combined_output(paths: &OutputPaths) -> bool {
+    matches!((&paths.cert, &paths.key), (Some(c), Some(k)) if same_file(c, k))
+}
+
+/// Writes the leaf's files. The key is written before the certificate; each regular file
+/// atomically; devices, FIFOs and `-` (standard output) as streams. When the certificate and key
+/// paths name the same file, one 0600 file holds both.
 pub fn write_leaf(
     leaf: &IssuedLeaf,
     root: &RootCa,
@@ -51,8 +85,9 @@ pub fn write_leaf(
     p12_password: &str,
     owner: Option<Owner>,
 ) -> Result<()> {
+    check_outputs(paths)?;
     let key_pem = leaf.key_pem();
-    let combined = key_pem.as_ref().filter(|_| paths.key.is_some() && paths.key == paths.cert);
+    let combined = key_pem.as_ref().filter(|_| combined_output(paths));
     let contents: Vec<(&Path, Vec<u8>, Mode)> = [
         match (combined, &key_pem, &paths.key) {
             (Some(key), _, Some(path)) => {
@@ -77,7 +112,7 @@ pub fn write_leaf(
     .collect();
     // Key first, as listed; one round of fsyncs for all of them.
     let files: Vec<(&Path, &[u8], Mode)> = contents.iter().map(|(p, c, m)| (*p, c.as_slice(), *m)).collect();
-    atomic_file::write_many(&files, owner)
+    output_target::write_outputs(&files, owner)
 }
 
 /// A PKCS#12 bundle with PBES2 (PBKDF2, AES-256-CBC) and an HMAC-SHA256 MAC: OpenSSL 3 reads it
@@ -138,5 +173,9 @@ mod tests {
             default_stem(&[SubjectName::uri("spiffe://a.test/x").unwrap()], false),
             "spiffe___a.test_x"
         );
+        let long = format!("{}.test", ["a".repeat(63), "b".repeat(63), "c".repeat(63)].join("."));
+        let stem = default_stem(&names(&[&long, "localhost"]), true);
+        assert!(stem.len() < 200 && stem.starts_with("aaaa") && stem.ends_with("-client"), "{stem}");
+        assert!(stem.contains('~'));
     }
 }

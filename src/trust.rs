@@ -84,7 +84,8 @@ pub fn stores(identity: &Identity, kinds: Option<&[String]>, scope: Scope) -> Ve
         xdg_data_home: if identity.owner.is_some() {
             None // root's XDG folders say nothing about the invoking user's
         } else {
-            std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()).map(PathBuf::from)
+            // The XDG spec says to ignore a relative value.
+            std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).filter(|p| p.is_absolute())
         },
         owner: identity.owner.map(|o| (o.uid, o.gid)),
         is_root: crate::identity::is_root(),

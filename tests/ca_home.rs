@@ -246,7 +246,7 @@ fn ca_create_never_replaces_a_root() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("It can only vouch for: localhost, test, example, invalid, local, internal, home.arpa, mycorp.dev, 127.0.0.0/8"));
+    assert!(run.stderr.contains("It can only vouch for: localhost, test, example, invalid, local, internal, home.arpa, example.com, example.net, example.org, mycorp.dev, 127.0.0.0/8"));
     assert_eq!(run.stdout, format!("{}\n", sha256_hex(&env.root_der())));
     let before = snapshot(&env.home).unwrap();
     for args in [&["ca", "create"][..], &["ca", "create", "--no-name-constraints"]] {

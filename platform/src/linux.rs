@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::advice::AdviceStore;
 use crate::context::StoreContext;
 use crate::java;
 use crate::nss::{self, NssStore};
@@ -16,8 +17,20 @@ use crate::TrustStore;
 pub fn linux_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
     let mut stores: Vec<Box<dyn TrustStore>> = vec![Box::new(SystemStore::detect_here(ctx.is_root))];
     let chromium = nss::chromium_installed();
-    for location in nss::discover(&ctx.home, ctx.xdg_data_home.as_deref(), chromium) {
+    let found = nss::discover(&ctx.home, ctx.xdg_data_home.as_deref(), chromium);
+    let firefox_profile = nss::has_firefox_profile(&found);
+    for location in found {
         stores.push(Box::new(NssStore::new(location, ctx.owner)));
+    }
+    // Firefox makes its profile (and its NSS database) on first run: until then there is nothing
+    // to install into, which must be said rather than silently left out.
+    if !firefox_profile && nss::firefox_installed() {
+        stores.push(Box::new(AdviceStore::new(
+            "nss",
+            "Firefox".into(),
+            "no Firefox profile yet".into(),
+            Some("run Firefox once, then `localca install`".into()),
+        )));
     }
     let java_home = std::env::var_os("JAVA_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
     stores.extend(java::stores(java::discover(java_home.as_deref()), ctx.is_root));

@@ -29,8 +29,14 @@ fn linux_store_list_for_an_empty_home() {
     let chromium = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
         .iter()
         .any(|n| which::which(n).is_ok());
-    let nss: Vec<_> = stores.iter().filter(|s| s.kind() == "nss").collect();
+    let nss: Vec<_> = stores.iter().filter(|s| s.kind() == "nss" && s.location() != "Firefox").collect();
     assert_eq!(nss.len(), usize::from(chromium), "only Chromium's database to create");
+    // Firefox installed, but no profile in this home: one entry saying so (absent, with the fix).
+    let firefox: Vec<_> = stores.iter().filter(|s| s.location() == "Firefox").collect();
+    assert_eq!(firefox.len(), usize::from(localca_platform::nss::firefox_installed()));
+    if let Some(f) = firefox.first() {
+        assert!(matches!(f.detect(), Detection::Absent { reason, .. } if reason == "no Firefox profile yet"));
+    }
     if let Some(s) = nss.first() {
         assert!(s.location().contains(".pki/nssdb"));
         if which::which("certutil").is_ok() {

@@ -68,7 +68,8 @@ Examples:
         /// Do not ask before deleting the CA.
         #[arg(long, requires = "delete_ca")]
         yes: bool,
-        /// Remove the localca root with this SHA-256 fingerprint instead of the current one.
+        /// Remove the localca root whose SHA-256 fingerprint starts with these hex digits (8 or
+        /// more, as `install` and `status` print them) instead of the current one.
         #[arg(long, value_name = "SHA256", conflicts_with = "delete_ca")]
         fingerprint: Option<String>,
     },
@@ -93,6 +94,13 @@ Examples:
     Ca(CaCommand),
 }
 
+impl Command {
+    /// Whether the command acts on trust stores (so `--stores` and its variables matter).
+    pub fn uses_stores(&self) -> bool {
+        matches!(self, Command::Install { .. } | Command::Uninstall { .. } | Command::Status { .. })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CertArgs {
     /// Host names (myapp.test, *.myapp.test), IP addresses, or email addresses.
@@ -101,7 +109,8 @@ pub struct CertArgs {
     /// Add a URI name (repeatable), e.g. spiffe://myapp.test/api.
     #[arg(long = "uri", value_name = "URI")]
     pub uris: Vec<String>,
-    /// Sign this certificate signing request (PEM or DER) instead of making a new key.
+    /// Sign this certificate signing request (PEM or DER) instead of making a new key (`-`: read
+    /// it from standard input).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["names", "uris", "key_type", "p12_file", "pkcs12"])]
     pub csr: Option<PathBuf>,
     /// Key type of the new certificate.
@@ -113,10 +122,10 @@ pub struct CertArgs {
     /// Make a client certificate (clientAuth) as well.
     #[arg(long)]
     pub client: bool,
-    /// Where to write the certificate.
+    /// Where to write the certificate (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub cert_file: Option<PathBuf>,
-    /// Where to write the private key (0600).
+    /// Where to write the private key (0600; `-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Write a PKCS#12 bundle (key, certificate, root) to FILE instead of PEM files.
@@ -153,6 +162,10 @@ pub struct RootArgs {
     /// When creating the root: no name constraints at all (the root can vouch for any site).
     #[arg(long, conflicts_with = "permits")]
     pub no_name_constraints: bool,
+    /// When creating the root: keep the DNS constraints but none on IP addresses (the root can
+    /// vouch for any IP address). For Bun, whose verifier rejects IP names under IP constraints.
+    #[arg(long, conflicts_with = "no_name_constraints")]
+    pub no_ip_constraints: bool,
     /// When creating the root: keep its key in the OS keyring (`keyring`), in a 0600 file
     /// (`file`), or in the keyring when one answers, else a file (`auto`).
     #[arg(long, env = "LOCALCA_KEY_STORAGE", value_name = "WHERE", default_value = "auto",

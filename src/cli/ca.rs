@@ -36,8 +36,10 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             };
             match out {
                 Some(path) => {
-                    localca::write_file_atomically(&path, &bytes, Mode::Public, home.owner())?;
-                    eprintln!("Wrote the root certificate to {}", path.display());
+                    localca::write_outputs(&[(&path, &bytes, Mode::Public)], home.owner())?;
+                    if !localca::is_std_stream(&path) {
+                        eprintln!("Wrote the root certificate to {}", path.display());
+                    }
                 }
                 None if der && std::io::stdout().is_terminal() => {
                     return Err(Failure::new(

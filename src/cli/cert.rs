@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use localca::{CaHome, CertificateRequest, Identity, LeafProfile, OutputPaths, SubjectName, MAX_CSR_BYTES};
 
 use super::args::CertArgs;
-use super::{announce_new_root, root_profile, Failure};
+use super::{announce_new_root, check_root_args, root_profile, Failure};
 
 pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Failure> {
     // Everything the user typed is checked before anything is created or written.
@@ -28,16 +28,20 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
     if !home.cert_path().exists() {
         // Refuse names the root we are about to create could not vouch for, before creating it.
         if let Some(set) = &new_root_profile.name_constraints {
-            set.check(&names)?;
+            set.check_before_creation(&names)?;
         }
-    } else if !args.root.permits.is_empty() || args.root.no_name_constraints {
-        eprintln!("note: --permit and --no-name-constraints only apply when a root is created; the existing root is kept");
     }
     let paths = output_paths(&args, &names);
+    // A bad output path (missing or unwritable folder, a folder, a block device) fails here,
+    // before a CA is created.
+    localca::check_outputs(&paths)?;
 
     let (root, created) = home.load_or_create(&new_root_profile)?;
-    if let Some(creation) = &created {
-        announce_new_root(home, &root, creation);
+    match &created {
+        Some(creation) => announce_new_root(home, &root, creation),
+        // Options that shape a new root are refused unless the existing one already has them
+        // (checked after loading, so a damaged CA is reported as such first).
+        None => check_root_args(root.name_constraints(), &args.root)?,
     }
     let leaf = match &request {
         Some(req) => root.sign_request(req, &profile)?,
@@ -45,20 +49,40 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
     };
     localca::write_leaf(&leaf, &root, &paths, &args.p12_password, home.owner())?;
 
-    println!("Issued a certificate for:");
+    // When a file goes to standard output, the report goes to standard error.
+    let to_stdout =
+        [&paths.cert, &paths.key, &paths.p12].into_iter().flatten().any(|p| localca::is_std_stream(p));
+    let say = |line: String| if to_stdout { eprintln!("{line}") } else { println!("{line}") };
+    say("Issued a certificate for:".into());
     for name in &leaf.names {
-        println!("  - {name}");
+        say(format!("  - {name}"));
     }
-    for (what, path) in [("certificate", &paths.cert), ("key", &paths.key), ("PKCS#12 bundle", &paths.p12)] {
-        if let Some(path) = path {
-            println!("The {what} is at {}", path.display());
+    let combined = localca::combined_output(&paths);
+    let files = [("certificate", &paths.cert), ("key", &paths.key), ("PKCS#12 bundle", &paths.p12)];
+    for (what, path) in files {
+        let (Some(path), false) = (path, combined && what == "key") else { continue };
+        let (what, verb) =
+            if combined && what == "certificate" { ("certificate and its key", "are") } else { (what, "is") };
+        if localca::is_std_stream(path) {
+            say(format!("The {what} went to standard output."));
+        } else {
+            say(format!("The {what} {verb} at {}", path.display()));
         }
     }
-    println!("It expires on {}.", leaf.not_after.date());
+    say(format!("It expires on {}.", leaf.not_after.date()));
+    if leaf.names.iter().any(|n| matches!(n, SubjectName::Ip(_)))
+        && root.name_constraints().is_some_and(|set| set.constrains_ips())
+    {
+        eprintln!(
+            "note: Bun rejects certificates with IP addresses from a root with IP constraints; for Bun, \
+             use a host name (localhost) or a root made with `localca ca rotate --no-ip-constraints`"
+        );
+    }
     if !home.is_marked_installed(&root.fingerprint_hex()) {
         eprintln!("note: the root is not trusted on this machine yet; run `localca install`");
     }
-    for key_file in [&paths.key, &paths.p12].into_iter().flatten() {
+    let regular = |p: &&PathBuf| matches!(localca::classify_output(p), Ok(localca::Target::File(_)));
+    for key_file in [&paths.key, &paths.p12].into_iter().flatten().filter(regular) {
         if let Some((top, line)) = localca::unignored_in_git(key_file) {
             eprintln!(
                 "warning: {} holds a private key inside the git work tree {} and git does not ignore it; \
@@ -89,14 +113,17 @@ fn parse_names(args: &CertArgs) -> Result<Vec<SubjectName>, Failure> {
     Ok(names)
 }
 
+/// Reads a CSR file, or standard input for `-`.
 fn read_csr(path: &PathBuf) -> Result<Vec<u8>, Failure> {
-    let file =
-        std::fs::File::open(path).map_err(|e| Failure::new(format!("{}: {e}", path.display()), None))?;
+    let fail = |e: std::io::Error| Failure::new(format!("{}: {e}", path.display()), None);
+    let file: Box<dyn Read> = if localca::is_std_stream(path) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(fail)?)
+    };
     let mut bytes = Vec::new();
     // Read one byte past the limit, so an oversized file is refused without reading all of it.
-    file.take(MAX_CSR_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::new(format!("{}: {e}", path.display()), None))?;
+    file.take(MAX_CSR_BYTES + 1).read_to_end(&mut bytes).map_err(fail)?;
     Ok(bytes)
 }
 

@@ -3,6 +3,7 @@
 pub mod args;
 mod ca;
 mod cert;
+pub mod mkcert;
 mod trust;
 
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
@@ -13,17 +14,24 @@ use args::{Cli, Command, RootArgs};
 pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
+    /// The exit code: 1, or 2 for a usage error.
+    pub code: u8,
 }
 
 impl From<localca::Error> for Failure {
     fn from(e: localca::Error) -> Failure {
-        Failure { hint: e.hint(), message: e.to_string() }
+        Failure { hint: e.hint(), message: e.to_string(), code: if e.is_usage() { 2 } else { 1 } }
     }
 }
 
 impl Failure {
     fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
-        Failure { message: message.into(), hint: hint.map(String::from) }
+        Failure { message: message.into(), hint: hint.map(String::from), code: 1 }
+    }
+
+    /// A usage error (exit 2).
+    fn usage(message: impl Into<String>, hint: Option<&str>) -> Failure {
+        Failure { code: 2, ..Failure::new(message, hint) }
     }
 }
 
@@ -31,6 +39,9 @@ impl Failure {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let identity = Identity::current();
     let home = CaHome::locate(&identity)?;
+    if let Some(note) = mkcert::caroot_note(home.path()) {
+        eprintln!("{note}");
+    }
     match cli.command {
         Command::Cert(args) => cert::run(&identity, &home, args),
         Command::Ca(command) => ca::run(&identity, &home, command),
@@ -52,10 +63,30 @@ fn root_profile(identity: &Identity, args: &RootArgs) -> Result<RootProfile, Fai
     }
     let mut set = NameConstraintSet::default();
     for permit in &args.permits {
+        if args.no_ip_constraints && localca::IpRange::parse(permit).is_some() {
+            return Err(Failure::usage(
+                format!("--permit {permit} contradicts --no-ip-constraints"),
+                Some("with --no-ip-constraints every IP address is permitted: drop the IP --permit"),
+            ));
+        }
         set.permit(permit)?;
+    }
+    if args.no_ip_constraints {
+        set = set.without_ip_constraints();
     }
     profile.name_constraints = Some(set);
     Ok(profile)
+}
+
+/// Refuses root-shaping options (`--permit`, `--no-*-constraints`) that an existing root with
+/// `constraints` does not already satisfy, instead of silently ignoring them.
+fn check_root_args(constraints: Option<&NameConstraintSet>, args: &RootArgs) -> Result<(), Failure> {
+    let wishes = localca::RootWishes {
+        permits: args.permits.clone(),
+        no_name_constraints: args.no_name_constraints,
+        no_ip_constraints: args.no_ip_constraints,
+    };
+    Ok(wishes.check_existing(constraints)?)
 }
 
 /// Says what a newly created root is allowed to vouch for, and where its key went.

@@ -7,7 +7,7 @@ use localca::{CaHome, Identity};
 use serde_json::json;
 
 use super::args::{RootArgs, StoreArgs};
-use super::{announce_new_root, root_profile, Failure};
+use super::{announce_new_root, check_root_args, root_profile, Failure};
 
 fn selected(args: &StoreArgs) -> Option<&[String]> {
     (!args.stores.is_empty()).then_some(args.stores.as_slice())
@@ -65,7 +65,11 @@ pub fn install(
             }
             (*root).clone()
         }
-        other => other?,
+        other => {
+            let root = other?;
+            check_root_args(root.name_constraints(), root_args)?;
+            root
+        }
     };
     let cert = trust::root_cert(&root);
     let stores = trust::stores(identity, selected(stores), scope(stores));
@@ -88,10 +92,24 @@ pub fn uninstall(
     yes: bool,
     fingerprint: Option<&str>,
 ) -> Result<(), Failure> {
-    let stores = trust::stores(identity, selected(stores), scope(stores));
-    if let Some(fp) = fingerprint {
-        return uninstall_other(&stores, &fp.replace(':', "").to_ascii_lowercase());
+    if let Some(typed) = fingerprint {
+        let prefix = localca::fingerprint::normalise(typed)?;
+        let stores = trust::stores(identity, selected(stores), scope(stores));
+        return uninstall_other(home, &stores, &prefix);
     }
+    // Asked before any store is touched: a refusal must leave the root installed everywhere.
+    if delete_ca
+        && !yes
+        && home.cert_path().exists()
+        && !confirm(&format!(
+            "Remove the root from every store and delete the CA in {}? Certificates it issued will \
+             stop working. [y/N] ",
+            home.path().display()
+        ))?
+    {
+        return Err(Failure::new("the CA was kept", Some("add --yes to delete it without asking")));
+    }
+    let stores = trust::stores(identity, selected(stores), scope(stores));
     let root = match home.load_certificate() {
         Ok(root) => root,
         Err(localca::Error::NoCa { .. }) => {
@@ -107,39 +125,35 @@ pub fn uninstall(
     failures(&reports, "remove")?;
     home.set_installed(None)?;
     if delete_ca {
-        if !yes
-            && !confirm(&format!(
-                "Delete the CA in {}? Certificates it issued will stop working. [y/N] ",
-                home.path().display()
-            ))?
-        {
-            return Err(Failure::new("the CA was kept", Some("add --yes to delete it without asking")));
-        }
         home.delete()?;
         println!("Deleted the CA in {}.", home.path().display());
     }
     Ok(())
 }
 
+/// Removes the installed localca root whose fingerprint starts with `prefix` (8+ hex digits,
+/// normalised): the one `install` printed, or an earlier one that `status` lists.
 fn uninstall_other(
+    home: &CaHome,
     stores: &[Box<dyn localca::platform::TrustStore>],
-    fingerprint: &str,
+    prefix: &str,
 ) -> Result<(), Failure> {
-    let found: Vec<_> = stores
+    let found: Vec<(String, localca::platform::FoundRoot)> = stores
         .iter()
         .flat_map(|s| s.localca_roots().unwrap_or_default())
-        .find(|f| trust::sha256_hex(&f.der) == fingerprint)
-        .into_iter()
+        .map(|f| (trust::sha256_hex(&f.der), f))
         .collect();
-    let Some(found) = found.first() else {
-        println!("No localca root with fingerprint {fingerprint} is installed.");
-        return Ok(());
-    };
-    let cert = trust::found_root_cert(&found.label, &found.der);
+    let fingerprint = localca::fingerprint::resolve(prefix, found.iter().map(|(fp, _)| fp.as_str()))?;
+    let (_, root) = found.iter().find(|(fp, _)| fp == fingerprint).expect("resolved from this list");
+    let cert = trust::found_root_cert(&root.label, &root.der);
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
     let reports = trust::uninstall(stores, &cert);
     print_reports(&reports);
-    failures(&reports, "remove")
+    failures(&reports, "remove")?;
+    if home.is_marked_installed(fingerprint) {
+        home.set_installed(None)?;
+    }
+    Ok(())
 }
 
 fn confirm(question: &str) -> Result<bool, Failure> {

@@ -56,6 +56,18 @@ pub fn chromium_installed() -> bool {
         .any(|name| which::which(name).is_ok())
 }
 
+/// Whether Firefox is installed: on `PATH` (native, or snap's `/snap/bin`), or as a system Flatpak.
+pub fn firefox_installed() -> bool {
+    ["firefox", "firefox-esr"].iter().any(|name| which::which(name).is_ok())
+        || Path::new("/snap/bin/firefox").exists()
+        || Path::new("/var/lib/flatpak/app/org.mozilla.firefox").is_dir()
+}
+
+/// Whether any of `found` is a Firefox profile's database.
+pub fn has_firefox_profile(found: &[NssLocation]) -> bool {
+    found.iter().any(|l| l.label.starts_with("Firefox"))
+}
+
 /// Every NSS database of the user whose home is `home`, deduplicated. When `chromium` is true
 /// and the user has no Chromium database, adds `~/.pki/nssdb` to be created on install, so the
 /// browser's first run already trusts the root.

@@ -11,7 +11,9 @@ use crate::runner::{find_tool, Cmd};
 use crate::{Detection, FoundRoot, RootCert, StoreError, TrustStore};
 
 mod discovery;
-pub use discovery::{chromium_installed, discover, parse_profiles_ini, NssLocation};
+pub use discovery::{
+    chromium_installed, discover, firefox_installed, has_firefox_profile, parse_profiles_ini, NssLocation,
+};
 
 /// Files of the two NSS database formats: chowned back to the user after we write as root.
 const DB_FILES: &[&str] = &["cert9.db", "key4.db", "pkcs11.txt", "cert8.db", "key3.db", "secmod.db"];

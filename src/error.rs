@@ -87,6 +87,22 @@ pub enum Error {
     /// Building or signing a certificate failed inside the crypto library.
     #[error("certificate generation failed: {0}")]
     Crypto(String),
+    /// A CA home that others could have changed (owner, permissions, links): refused.
+    #[error("refusing the CA home: {}: {problem}", .path.display())]
+    UnsafeCaHome {
+        /// The folder or file that is wrong.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// The command that fixes it.
+        fix: String,
+    },
+    /// `--delete-ca` on a folder that holds no CA: nothing in it is touched.
+    #[error("{} is not a CA home (no root.pem): nothing was deleted", .path.display())]
+    NotCaHome {
+        /// The folder.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -116,6 +132,9 @@ impl Error {
                  `localca ca move-key --to file` where the keyring is reachable"
                     .into(),
             ),
+            Error::UnsafeCaHome { fix, .. } => {
+                Some(format!("if it is your CA, run: {fix}; otherwise point LOCALCA_HOME elsewhere"))
+            }
             _ => None,
         }
     }

@@ -16,7 +16,13 @@ use crate::TrustStore;
 pub fn linux_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
     let mut stores: Vec<Box<dyn TrustStore>> = vec![Box::new(SystemStore::detect_here(ctx.is_root))];
     let chromium = nss::chromium_installed();
-    for location in nss::discover(&ctx.home, ctx.xdg_data_home.as_deref(), chromium) {
+    // The user's folders are read as the user under sudo: a profiles.ini or profile folder
+    // symlinked to a root-only file reveals nothing.
+    let locations = {
+        let _user = crate::privilege::AsUser::enter(ctx.owner);
+        nss::discover(&ctx.home, ctx.xdg_data_home.as_deref(), chromium)
+    };
+    for location in locations {
         stores.push(Box::new(NssStore::new(location, ctx.owner)));
     }
     let java_home = std::env::var_os("JAVA_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);

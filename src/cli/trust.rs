@@ -68,6 +68,12 @@ pub fn install(
         other => other?,
     };
     let cert = trust::root_cert(&root);
+    if root.name_constraints().is_none() && !home.created_unconstrained_here(&cert.sha256_hex) {
+        eprintln!(
+            "warning: this root has no name constraints and was not created here with \
+             --no-name-constraints: whoever made it can impersonate any website to this machine"
+        );
+    }
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
     let reports = trust::install(&stores, &cert);
@@ -115,8 +121,18 @@ pub fn uninstall(
         {
             return Err(Failure::new("the CA was kept", Some("add --yes to delete it without asking")));
         }
-        home.delete()?;
-        println!("Deleted the CA in {}.", home.path().display());
+        let deletion = home.delete()?;
+        if deletion.folder_removed {
+            println!("Deleted the CA in {}.", home.path().display());
+        } else {
+            println!(
+                "Deleted the CA's files in {}; kept the folder and what localca did not make:",
+                home.path().display()
+            );
+            for path in &deletion.left {
+                println!("  {}", path.display());
+            }
+        }
     }
     Ok(())
 }

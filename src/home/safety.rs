@@ -71,8 +71,8 @@ pub(super) fn check_folder(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Each file of the CA that exists: a regular file (not a link), the user's, not writable by
-/// others; the key readable by the user only.
+/// Each file of the CA that exists: a regular file (not a link, device or FIFO), the user's, not
+/// writable by others; the key readable by the user only.
 pub(super) fn check_files(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     for name in KNOWN_FILES.iter().chain([&LOCK_FILE]) {
@@ -91,12 +91,14 @@ pub(super) fn check_files(dir: &Path) -> Result<()> {
                 format!("cp --remove-destination \"$(readlink -f {q})\" {q}"),
             ));
         }
-        if !meta.is_file() {
+        // A folder in a file's place cannot feed us data (reading it fails); a device, FIFO or
+        // socket could.
+        if !meta.is_file() && !meta.is_dir() {
             return Err(refuse(&path, "it is not a regular file".into(), format!("mv {q} {q}.broken")));
         }
         check_owner_and_mode(&path, &meta, "file")?;
         let mode = meta.mode() & 0o777;
-        if *name == ROOT_KEY_FILE && mode & 0o077 != 0 {
+        if *name == ROOT_KEY_FILE && meta.is_file() && mode & 0o077 != 0 {
             return Err(refuse(
                 &path,
                 format!("the root key is readable by others (mode {mode:04o})"),

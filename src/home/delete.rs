@@ -62,8 +62,10 @@ impl CaHome {
                 left.push(path);
             }
         }
+        // The lock is ours too. Removing it while holding it is safe: a process waiting on it
+        // sees, once it gets it, that the file is no longer at its path, and locks afresh.
+        lock::remove_lock_file(&self.dir);
         let folder_removed = left.is_empty() && {
-            lock::remove_lock_file(&self.dir);
             match fs::remove_dir(&self.dir) {
                 Ok(()) => true,
                 // Someone locked the home afresh since (see `lock`): it is theirs now.

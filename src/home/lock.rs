@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use localca_platform::privilege::AsUser;
 
-use super::files::LOCK_FILE;
+use super::files::{LOCK_FILE, ROOT_CERT_FILE};
 use super::safety;
 use crate::atomic_file;
 use crate::error::{Error, Result};
@@ -72,10 +72,14 @@ pub(super) fn lock(dir: &Path, mode: LockMode, user: Option<(u32, u32)>) -> Resu
             return unlocked(user_guard);
         }
         safety::check_folder(dir)?;
-        let file = match open_lock_file(&path) {
+        // A reader creates the lock file only where there is a CA (one copied from elsewhere may
+        // lack it): a folder without one stays untouched.
+        let create = mode == LockMode::Exclusive || dir.join(ROOT_CERT_FILE).exists();
+        let file = match open_lock_file(&path, create) {
             Ok(file) => file,
             // The folder was removed (a failed creation, a deletion) since we looked.
-            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) if e.kind() == ErrorKind::NotFound && create => continue,
+            Err(e) if e.kind() == ErrorKind::NotFound => return unlocked(user_guard),
             Err(e) if mode == LockMode::Shared && is_read_only(&e) => return unlocked(user_guard),
             Err(e) => return Err(lock_error(&path, e)),
         };
@@ -102,7 +106,7 @@ pub(super) fn lock(dir: &Path, mode: LockMode, user: Option<(u32, u32)>) -> Resu
     }
 }
 
-fn open_lock_file(path: &Path) -> std::io::Result<File> {
+fn open_lock_file(path: &Path, create: bool) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -110,11 +114,12 @@ fn open_lock_file(path: &Path) -> std::io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         // Read-only is enough for flock; O_CREAT is passed by hand because std wants write
         // access for `create`.
-        options.custom_flags(libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK);
+        let creat = if create { libc::O_CREAT } else { 0 };
+        options.custom_flags(creat | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK);
         options.mode(0o600);
     }
     #[cfg(not(unix))]
-    options.write(true).create(true).truncate(false);
+    options.write(true).create(create).truncate(false);
     options.open(path)
 }
 

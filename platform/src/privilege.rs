@@ -13,8 +13,9 @@
 //! give it root's capabilities back, and `certutil` loads the PKCS#11 modules named in the user's
 //! `pkcs11.txt`.
 //!
-//! The switch is process-wide (glibc applies it to every thread) and re-entrant: nested guards for
-//! the same user only count.
+//! On Linux the switch is per thread (credentials are per thread in the kernel; the raw system
+//! calls are used so that other threads keep root's ids), elsewhere process-wide. It is re-entrant:
+//! nested guards for the same user only count.
 
 use std::io;
 
@@ -32,8 +33,8 @@ pub struct AsUser {
 #[cfg(unix)]
 mod imp {
     use super::User;
+    use std::cell::RefCell;
     use std::io;
-    use std::sync::Mutex;
 
     struct State {
         user: User,
@@ -42,9 +43,11 @@ mod imp {
         saved_groups: Vec<libc::gid_t>,
     }
 
-    static STATE: Mutex<Option<State>> = Mutex::new(None);
+    thread_local! {
+        static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    }
 
-    fn check(rc: libc::c_int) -> io::Result<()> {
+    fn check(rc: libc::c_long) -> io::Result<()> {
         if rc == 0 {
             Ok(())
         } else {
@@ -52,13 +55,41 @@ mod imp {
         }
     }
 
-    fn set_groups(groups: &[libc::gid_t]) -> io::Result<()> {
-        // SAFETY: the pointer and length describe a valid slice.
-        #[cfg(target_os = "macos")]
-        let rc = unsafe { libc::setgroups(groups.len() as libc::c_int, groups.as_ptr()) };
-        #[cfg(not(target_os = "macos"))]
-        let rc = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
-        check(rc)
+    // On Linux, credentials belong to each thread and the raw system calls change only the
+    // calling thread's (glibc's wrappers would change every thread's): other threads of a
+    // program using the library keep working as root meanwhile. Threads and processes started
+    // from the switched thread inherit its ids.
+    #[cfg(target_os = "linux")]
+    mod sys {
+        pub fn setgroups(groups: &[libc::gid_t]) -> libc::c_long {
+            // SAFETY: the pointer and length describe a valid slice.
+            unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }
+        }
+        pub fn setegid(gid: libc::gid_t) -> libc::c_long {
+            // SAFETY: plain system call; -1 leaves the real and saved ids.
+            unsafe { libc::syscall(libc::SYS_setresgid, -1 as libc::c_int, gid, -1 as libc::c_int) }
+        }
+        pub fn seteuid(uid: libc::uid_t) -> libc::c_long {
+            // SAFETY: plain system call; -1 leaves the real and saved ids.
+            unsafe { libc::syscall(libc::SYS_setresuid, -1 as libc::c_int, uid, -1 as libc::c_int) }
+        }
+    }
+
+    // Elsewhere the switch is process-wide.
+    #[cfg(not(target_os = "linux"))]
+    mod sys {
+        pub fn setgroups(groups: &[libc::gid_t]) -> libc::c_long {
+            // SAFETY: the pointer and length describe a valid slice.
+            libc::c_long::from(unsafe { libc::setgroups(groups.len() as _, groups.as_ptr()) })
+        }
+        pub fn setegid(gid: libc::gid_t) -> libc::c_long {
+            // SAFETY: plain system call.
+            libc::c_long::from(unsafe { libc::setegid(gid) })
+        }
+        pub fn seteuid(uid: libc::uid_t) -> libc::c_long {
+            // SAFETY: plain system call.
+            libc::c_long::from(unsafe { libc::seteuid(uid) })
+        }
     }
 
     fn groups() -> io::Result<Vec<libc::gid_t>> {
@@ -78,69 +109,72 @@ mod imp {
     }
 
     pub fn enter(user: User) -> io::Result<bool> {
-        let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = state.as_mut() {
-            if s.user != user {
-                return Err(io::Error::other("already working as another user"));
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            if let Some(s) = state.as_mut() {
+                if s.user != user {
+                    return Err(io::Error::other("already working as another user"));
+                }
+                s.depth += 1;
+                return Ok(true);
             }
-            s.depth += 1;
-            return Ok(true);
-        }
-        // SAFETY: geteuid and getegid have no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            return Ok(false); // not root: we already are whoever we are
-        }
-        let saved_egid = unsafe { libc::getegid() };
-        let saved_groups = groups()?;
-        let (uid, gid) = user;
-        let switched = set_groups(&[gid])
-            // SAFETY: plain system calls; failures are reported and undone below.
-            .and_then(|()| check(unsafe { libc::setegid(gid) }))
-            .and_then(|()| check(unsafe { libc::seteuid(uid) }));
-        if let Err(e) = switched {
-            restore(saved_egid, &saved_groups);
-            return Err(e);
-        }
-        *state = Some(State { user, depth: 1, saved_egid, saved_groups });
-        Ok(true)
+            // SAFETY: geteuid and getegid have no preconditions.
+            if unsafe { libc::geteuid() } != 0 {
+                return Ok(false); // not root: we already are whoever we are
+            }
+            let saved_egid = unsafe { libc::getegid() };
+            let saved_groups = groups()?;
+            let (uid, gid) = user;
+            let switched = check(sys::setgroups(&[gid]))
+                .and_then(|()| check(sys::setegid(gid)))
+                .and_then(|()| check(sys::seteuid(uid)));
+            if let Err(e) = switched {
+                restore(saved_egid, &saved_groups);
+                return Err(e);
+            }
+            *state = Some(State { user, depth: 1, saved_egid, saved_groups });
+            Ok(true)
+        })
     }
 
     pub fn leave() {
-        let mut state = STATE.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(s) = state.as_mut() else { return };
-        s.depth -= 1;
-        if s.depth == 0 {
-            let s = state.take().expect("state");
-            restore(s.saved_egid, &s.saved_groups);
-        }
+        STATE.with(|state| {
+            let mut state = state.borrow_mut();
+            let Some(s) = state.as_mut() else { return };
+            s.depth -= 1;
+            if s.depth == 0 {
+                let s = state.take().expect("state");
+                restore(s.saved_egid, &s.saved_groups);
+            }
+        })
     }
 
     fn restore(egid: libc::gid_t, groups: &[libc::gid_t]) {
-        // SAFETY: plain system calls. The real and saved uid are 0, so going back is allowed.
-        let back = check(unsafe { libc::seteuid(0) })
-            .and_then(|()| check(unsafe { libc::setegid(egid) }))
-            .and_then(|()| set_groups(groups));
+        // The real and saved uid are 0, so going back is allowed.
+        let back = check(sys::seteuid(0))
+            .and_then(|()| check(sys::setegid(egid)))
+            .and_then(|()| check(sys::setgroups(groups)));
         if let Err(e) = back {
-            // Carrying on as a half-switched process could do root's work as the user or the
-            // reverse: stop.
+            // Carrying on half-switched could do root's work as the user or the reverse: stop.
             eprintln!("localca: cannot switch back to root: {e}");
             std::process::abort();
         }
     }
 
     pub fn current() -> Option<User> {
-        STATE.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|s| s.user)
+        STATE.with(|state| state.borrow().as_ref().map(|s| s.user))
     }
 
     /// In a forked child, before exec: become `user` for good (real, effective and saved ids).
     pub fn drop_for_exec(user: User) -> io::Result<()> {
         let (uid, gid) = user;
-        // SAFETY: async-signal-safe system calls in the child between fork and exec. The real
-        // uid is 0, so seteuid(0) is allowed and gives back the rights the next calls need.
-        check(unsafe { libc::seteuid(0) })?;
-        set_groups(&[gid])?;
-        check(unsafe { libc::setgid(gid) })?;
-        check(unsafe { libc::setuid(uid) })
+        // The child has one thread, so the raw calls cover the process. The real uid is 0, so
+        // seteuid(0) is allowed and gives back the rights the next calls need.
+        check(sys::seteuid(0))?;
+        check(sys::setgroups(&[gid]))?;
+        // SAFETY: async-signal-safe system calls in the child between fork and exec.
+        check(libc::c_long::from(unsafe { libc::setgid(gid) }))?;
+        check(libc::c_long::from(unsafe { libc::setuid(uid) }))
     }
 }
 
@@ -165,7 +199,7 @@ impl Drop for AsUser {
     }
 }
 
-/// The user the process is working as right now, if [`AsUser`] switched it.
+/// The user this thread is working as right now, if [`AsUser`] switched it.
 pub fn current_user() -> Option<User> {
     #[cfg(unix)]
     return imp::current();

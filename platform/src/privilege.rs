@@ -27,6 +27,7 @@ pub type User = (u32, u32);
 #[must_use = "the switch ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct AsUser {
+    #[cfg_attr(not(unix), allow(dead_code))]
     active: bool,
 }
 

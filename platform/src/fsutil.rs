@@ -1,5 +1,5 @@
-//! File helpers for the stores: atomic writes, temporary files handed to tools, and giving files
-//! back to the user when we run under sudo.
+//! File helpers for the stores: atomic writes, temporary files handed to tools, and giving the
+//! Java keystore back to its owner after keytool rewrote it as root.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

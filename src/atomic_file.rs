@@ -138,9 +138,9 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates `dir` and any missing parents with mode 0700, each chowned to `owner` when set (so
-/// that `sudo localca` never leaves root-owned folders such as `~/.local` in a user's home).
-pub fn create_private_dir(dir: &Path, owner: Option<Owner>) -> Result<()> {
+/// Creates `dir` and any missing parents with mode 0700. Nothing is chowned: under sudo the CA
+/// home is made while working as the user (see `AsUser`), so the folders are the user's.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
     let missing: Vec<&Path> =
         dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && !d.is_dir()).collect();
     for d in missing.into_iter().rev() {
@@ -156,15 +156,12 @@ pub fn create_private_dir(dir: &Path, owner: Option<Owner>) -> Result<()> {
             Err(e) => return Err(Error::io(d, e)),
             Ok(()) => {}
         }
-        if owner.is_some() {
-            let file = File::open(d).map_err(|e| Error::io(d, e))?;
-            set_owner(&file, d, owner)?;
-        }
     }
     Ok(())
 }
 
-/// Hands `file` to `owner` when set (files we create in a user's home while running under sudo).
+/// Hands `file` to `owner` when set: only a file we just created (`create_new`), by its descriptor,
+/// so no link can redirect it (outputs written for the user under sudo).
 #[cfg(unix)]
 pub(crate) fn set_owner(file: &File, path: &Path, owner: Option<Owner>) -> Result<()> {
     if let Some(o) = owner {
@@ -209,7 +206,7 @@ mod tests {
     fn private_dir_is_0700() {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("a/b/localca");
-        create_private_dir(&home, None).unwrap();
+        create_private_dir(&home).unwrap();
         assert_eq!(fs::metadata(&home).unwrap().mode() & 0o777, 0o700);
     }
 }

@@ -122,6 +122,22 @@ pub enum Error {
         /// What the existing root permits.
         permitted: String,
     },
+    /// A CA home that others could have changed (owner, permissions, links): refused.
+    #[error("refusing the CA home: {}: {problem}", .path.display())]
+    UnsafeCaHome {
+        /// The folder or file that is wrong.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// The command that fixes it.
+        fix: String,
+    },
+    /// `--delete-ca` on a folder that holds no CA: nothing in it is touched.
+    #[error("{} is not a CA home (no root.pem): nothing was deleted", .path.display())]
+    NotCaHome {
+        /// The folder.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -157,6 +173,9 @@ impl Error {
                  `localca ca move-key --to file` where the keyring is reachable"
                     .into(),
             ),
+            Error::UnsafeCaHome { fix, .. } => {
+                Some(format!("if it is your CA, run: {fix}; otherwise point LOCALCA_HOME elsewhere"))
+            }
             _ => None,
         }
     }

@@ -41,7 +41,7 @@ pub use atomic_file::{Mode, Owner};
 pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
 pub use csr::{CertificateRequest, MAX_CSR_BYTES};
 pub use error::{Error, Result};
-pub use home::{CaHome, Creation, KeyMove, ROOT_CERT_FILE, ROOT_KEY_FILE};
+pub use home::{CaHome, Creation, Deletion, KeyMove, ROOT_CERT_FILE, ROOT_KEY_FILE};
 pub use identity::Identity;
 pub use key_storage::{keyring_name, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
 pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};

@@ -135,6 +135,14 @@ impl RootCa {
 impl RootCertificate {
     /// Parses a PEM root certificate and checks that it is a CA. `path` names the file in errors.
     pub fn from_pem(cert_pem: &str, path: &Path) -> Result<RootCertificate> {
+        // Exactly one certificate: anything appended would be exported and installed with it.
+        let blocks = pem::parse_many(cert_pem).map_err(|_| Error::damaged(path, "not a PEM certificate"))?;
+        if blocks.len() > 1 {
+            return Err(Error::damaged(
+                path,
+                format!("it holds {} PEM blocks; a root certificate file holds exactly one", blocks.len()),
+            ));
+        }
         let cert_der =
             pem_certificate(cert_pem).ok_or_else(|| Error::damaged(path, "not a PEM certificate"))?;
         let (_, x509) = X509Certificate::from_der(&cert_der)

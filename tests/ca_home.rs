@@ -5,7 +5,7 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -375,6 +375,30 @@ fn under_sudo_the_default_home_is_the_invoking_users() {
     assert!(!fake_home.exists());
 }
 
+/// A home folder for `nobody` inside the test's temp folder (which is made traversable), for
+/// commands run as if under sudo: localca then works in it as `nobody`. `None` (after a visible skip)
+/// when a folder above the temp folder is closed to other users.
+fn nobody_home(env: &Env, test: &str) -> Option<std::path::PathBuf> {
+    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o711)).unwrap();
+    if let Some(closed) =
+        env.tmp.path().ancestors().skip(1).find(|d| fs::metadata(d).unwrap().mode() & 0o001 == 0)
+    {
+        skip(
+            test,
+            &format!(
+                "{} is closed to other users, so `nobody` cannot reach the test folder",
+                closed.display()
+            ),
+            false,
+        );
+        return None;
+    }
+    let home = env.tmp.path().join("nobody");
+    fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    Some(home)
+}
+
 fn owner(path: &Path) -> (u32, u32) {
     let meta = fs::symlink_metadata(path).unwrap();
     (meta.uid(), meta.gid())
@@ -386,7 +410,11 @@ fn under_sudo_created_files_belong_to_the_invoking_user() {
         eprintln!("skipped: needs root");
         return;
     }
-    let env = Env::new();
+    let mut env = Env::new();
+    let Some(user_home) = nobody_home(&env, "under_sudo_created_files_belong_to_the_invoking_user") else {
+        return;
+    };
+    env.home = user_home.join("ca");
     let run = run_command(as_sudo_from_nobody(env.command(&[
         "cert",
         "--p12-file",
@@ -431,9 +459,10 @@ fn under_sudo_created_parent_folders_belong_to_the_invoking_user() {
         return;
     }
     let env = Env::new();
-    let user_home = env.tmp.path().join("nobody");
-    fs::create_dir(&user_home).unwrap();
-    std::os::unix::fs::chown(&user_home, Some(65534), Some(65534)).unwrap();
+    let Some(user_home) = nobody_home(&env, "under_sudo_created_parent_folders_belong_to_the_invoking_user")
+    else {
+        return;
+    };
     let ca_home = user_home.join(".local/share/localca");
     let mut cmd = as_sudo_from_nobody(env.command(&["ca", "create"]));
     cmd.env("LOCALCA_HOME", &ca_home);

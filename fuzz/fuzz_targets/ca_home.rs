@@ -115,6 +115,10 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             std::fs::write(f.home.join("root.pem"), first).unwrap();
             std::fs::write(f.home.join("root-key.pem"), second).unwrap();
+            // A key readable by others is refused before it is parsed: keep it private.
+            use std::os::unix::fs::PermissionsExt;
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(f.home.join("root-key.pem"), private).unwrap();
             let home = CaHome::at(&f.home);
             if let Ok(cert) = home.load_certificate() {
                 check_certificate(&cert);

@@ -1,5 +1,5 @@
-//! File helpers for the stores: atomic writes, temporary files handed to tools, and giving files
-//! back to the user when we run under sudo.
+//! File helpers for the stores: atomic writes, temporary files handed to tools, and giving the
+//! Java keystore back to its owner after keytool rewrote it as root.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -118,14 +118,12 @@ impl Drop for TempFile {
     }
 }
 
-/// Gives `path` to `owner` (uid, gid) when set: files we create in a user's home while running
-/// under sudo must stay the user's, or the user's own programs can no longer write them.
+/// Gives `path` back to `owner` (uid, gid) when set, not following a final symlink: the Java
+/// keystore keeps its owner after keytool rewrote it as root.
+#[cfg(unix)]
 pub fn chown_to(path: &Path, owner: Option<(u32, u32)>) -> Result<(), StoreError> {
-    #[cfg(unix)]
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(io_err(path))?;
     }
-    #[cfg(not(unix))]
-    let _ = (path, owner);
     Ok(())
 }

@@ -20,6 +20,7 @@ pub mod macos;
 pub mod nss;
 pub mod pem;
 pub mod plist;
+pub mod privilege;
 pub mod runner;
 #[cfg(target_os = "linux")]
 pub mod system;

@@ -17,9 +17,14 @@ use crate::TrustStore;
 pub fn linux_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
     let mut stores: Vec<Box<dyn TrustStore>> = vec![Box::new(SystemStore::detect_here(ctx.is_root))];
     let chromium = nss::chromium_installed();
-    let found = nss::discover(&ctx.home, ctx.xdg_data_home.as_deref(), chromium);
-    let firefox_profile = nss::has_firefox_profile(&found);
-    for location in found {
+    // The user's folders are read as the user under sudo: a profiles.ini or profile folder
+    // symlinked to a root-only file reveals nothing.
+    let locations = {
+        let _user = crate::privilege::AsUser::enter(ctx.owner);
+        nss::discover(&ctx.home, ctx.xdg_data_home.as_deref(), chromium)
+    };
+    let firefox_profile = nss::has_firefox_profile(&locations);
+    for location in locations {
         stores.push(Box::new(NssStore::new(location, ctx.owner)));
     }
     // Firefox makes its profile (and its NSS database) on first run: until then there is nothing

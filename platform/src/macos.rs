@@ -448,7 +448,12 @@ pub fn macos_stores(ctx: &StoreContext) -> Vec<Box<dyn TrustStore>> {
     use crate::nss::{NssLocation, NssStore};
 
     let mut stores: Vec<Box<dyn TrustStore>> = vec![Box::new(KeychainStore::new(ctx))];
-    for profile in firefox_profiles(&firefox_dir(&ctx.home)) {
+    // The user's folders are read as the user under sudo (see `privilege`).
+    let profiles = {
+        let _user = crate::privilege::AsUser::enter(ctx.owner);
+        firefox_profiles(&firefox_dir(&ctx.home))
+    };
+    for profile in profiles {
         if let ProfileTrust::NeedsNss(why) = profile.trust {
             let location = NssLocation {
                 dir: profile.dir,

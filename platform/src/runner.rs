@@ -95,7 +95,13 @@ impl Cmd {
     /// Runs the command and returns what it printed, whatever its exit status. Fails only when
     /// it cannot be started.
     pub fn output(&self) -> Result<Output, StoreError> {
-        let out = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        // Started while working as the sudo user: the tool runs fully as that user.
+        #[cfg(unix)]
+        if let Some(user) = crate::privilege::current_user() {
+            crate::privilege::run_as(&mut command, user);
+        }
+        let out = command
             .args(&self.args)
             // Tools print English so the parsers understand them; Java reads these too.
             .env("LC_ALL", "C")

@@ -134,8 +134,14 @@ fn chromium_database_is_created_on_install() {
     std::fs::create_dir(&home).unwrap();
     let dbdir = home.join(".pki/nssdb");
     let ours = make_root(tmp.path(), "localca-test");
-    // As root, hand the files to "nobody" as if running under sudo for that user.
+    // As root, work as "nobody" as if running under sudo for that user: the home is theirs.
     let owner = running_as_root().then_some((65534, 65534));
+    #[cfg(unix)]
+    if let Some((uid, gid)) = owner {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
+    }
     let s = NssStore::new(
         NssLocation { dir: dbdir.clone(), label: "Chromium".into(), create_on_install: true },
         owner,

@@ -72,6 +72,12 @@ pub fn install(
         }
     };
     let cert = trust::root_cert(&root);
+    if root.name_constraints().is_none() && !home.created_unconstrained_here(&cert.sha256_hex) {
+        eprintln!(
+            "warning: this root has no name constraints and was not created here with \
+             --no-name-constraints: whoever made it can impersonate any website to this machine"
+        );
+    }
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
     let reports = trust::install(&stores, &cert);
@@ -125,8 +131,18 @@ pub fn uninstall(
     failures(&reports, "remove")?;
     home.set_installed(None)?;
     if delete_ca {
-        home.delete()?;
-        println!("Deleted the CA in {}.", home.path().display());
+        let deletion = home.delete()?;
+        if deletion.folder_removed {
+            println!("Deleted the CA in {}.", home.path().display());
+        } else {
+            println!(
+                "Deleted the CA's files in {}; kept the folder and what localca did not make:",
+                home.path().display()
+            );
+            for path in &deletion.left {
+                println!("  {}", path.display());
+            }
+        }
     }
     Ok(())
 }

@@ -5,8 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::distro::Distro;
-use crate::fsutil::{chown_to, io_err, TempFile};
+use crate::fsutil::{io_err, TempFile};
 use crate::pem::{normalize_fingerprint, pem_certificates, to_pem};
+use crate::privilege::AsUser;
 use crate::runner::{find_tool, Cmd};
 use crate::{Detection, FoundRoot, RootCert, StoreError, TrustStore};
 
@@ -14,9 +15,6 @@ mod discovery;
 pub use discovery::{
     chromium_installed, discover, firefox_installed, has_firefox_profile, parse_profiles_ini, NssLocation,
 };
-
-/// Files of the two NSS database formats: chowned back to the user after we write as root.
-const DB_FILES: &[&str] = &["cert9.db", "key4.db", "pkcs11.txt", "cert8.db", "key3.db", "secmod.db"];
 
 /// Whether `dir` holds an NSS database (SQL `cert9.db` or legacy DBM `cert8.db`).
 pub fn has_db(dir: &Path) -> bool {
@@ -93,6 +91,11 @@ pub fn parse_details(text: &str) -> Vec<CertDetail> {
 }
 
 /// One NSS database.
+///
+/// Under sudo (`owner` set and running as root) every operation runs as the user
+/// ([`AsUser`]): files are checked and created with the user's permissions and `certutil` runs as
+/// the user, so a symlink the user planted (a profile folder pointing at a root-owned database,
+/// a `pkcs11.txt` naming a library) gains nothing, and nothing needs to be chowned afterwards.
 #[derive(Debug, Clone)]
 pub struct NssStore {
     location: NssLocation,
@@ -102,8 +105,8 @@ pub struct NssStore {
 }
 
 impl NssStore {
-    /// A store for `location`; `owner` is the (uid, gid) that database files must belong to when
-    /// we run as root for another user (under sudo).
+    /// A store for `location`; `owner` is the (uid, gid) of the user to act as when we run as
+    /// root for another user (under sudo).
     pub fn new(location: NssLocation, owner: Option<(u32, u32)>) -> NssStore {
         NssStore { location, certutil: find_tool("certutil"), distro: Distro::detect(), owner }
     }
@@ -173,29 +176,20 @@ impl NssStore {
         Ok(found)
     }
 
-    /// Gives the database back to its owner after we wrote it as root.
-    fn chown_db(&self) -> Result<(), StoreError> {
-        for name in DB_FILES {
-            let path = self.location.dir.join(name);
-            if path.exists() {
-                chown_to(&path, self.owner)?;
-            }
-        }
-        Ok(())
+    /// Switches to the user for the rest of the caller's scope (see [`NssStore`]).
+    fn as_user(&self) -> Result<AsUser, StoreError> {
+        AsUser::enter(self.owner).map_err(io_err(&self.location.dir))
     }
 
     /// Creates the database folder (0700, like NSS) and an empty database without password.
     fn create_db(&self) -> Result<(), StoreError> {
         let dir = &self.location.dir;
-        // Create missing ancestors one by one so each new folder can be chowned.
         let mut missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
         missing.reverse();
         for path in missing {
             create_private_dir(path)?;
-            chown_to(path, self.owner)?;
         }
-        self.certutil()?.args(["-N", "--empty-password"]).run()?;
-        self.chown_db()
+        self.certutil()?.args(["-N", "--empty-password"]).run().map(drop)
     }
 }
 
@@ -217,6 +211,7 @@ impl TrustStore for NssStore {
     }
 
     fn detect(&self) -> Detection {
+        let _user = self.as_user();
         if !self.exists() && !self.location.create_on_install {
             return Detection::Absent {
                 reason: format!("no NSS database in {}", self.location.dir.display()),
@@ -234,6 +229,7 @@ impl TrustStore for NssStore {
 
     /// Our root is in the database and trusted to issue TLS server certificates (`C` in SSL).
     fn is_installed(&self, root: &RootCert) -> Result<bool, StoreError> {
+        let _user = self.as_user()?;
         if !self.exists() {
             return Ok(false);
         }
@@ -245,6 +241,7 @@ impl TrustStore for NssStore {
     }
 
     fn install(&self, root: &RootCert) -> Result<(), StoreError> {
+        let _user = self.as_user()?;
         if self.is_installed(root)? {
             return Ok(());
         }
@@ -258,16 +255,12 @@ impl TrustStore for NssStore {
             self.create_db()?;
         }
         let pem = TempFile::new(to_pem(&root.der).as_bytes(), ".pem")?;
-        let added = self
-            .certutil()?
+        self.certutil()?
             .args(["-A", "-t", "C,,", "-n"])
             .arg(&root.nickname)
             .arg("-i")
             .arg(pem.path())
-            .run();
-        // Give the files back even if certutil failed half-way.
-        self.chown_db()?;
-        added?;
+            .run()?;
         if !self.is_installed(root)? {
             return Err(StoreError::Unexpected(format!(
                 "certutil added the root to {} but it is not trusted as a CA (C,,) afterwards",
@@ -281,33 +274,27 @@ impl TrustStore for NssStore {
     /// delete: `certutil -D` removes the first certificate listed under a nickname, which could
     /// be someone else's if a nickname is shared.
     fn uninstall(&self, root: &RootCert) -> Result<(), StoreError> {
+        let _user = self.as_user()?;
         let mut nicknames: Vec<String> = self.find(root)?.into_iter().map(|(n, _)| n).collect();
         nicknames.dedup();
-        let result = (|| {
-            for nick in &nicknames {
-                // Bounded: each round removes one certificate or stops.
-                for _ in 0..64 {
-                    let details = self.details(nick)?;
-                    let Some(first) = details.first() else { break };
-                    if first.sha256_hex != root.sha256_hex {
-                        if details.iter().any(|d| d.sha256_hex == root.sha256_hex) {
-                            return Err(StoreError::Unexpected(format!(
-                                "in {}, nickname \"{nick}\" also holds another certificate that \
+        for nick in &nicknames {
+            // Bounded: each round removes one certificate or stops.
+            for _ in 0..64 {
+                let details = self.details(nick)?;
+                let Some(first) = details.first() else { break };
+                if first.sha256_hex != root.sha256_hex {
+                    if details.iter().any(|d| d.sha256_hex == root.sha256_hex) {
+                        return Err(StoreError::Unexpected(format!(
+                            "in {}, nickname \"{nick}\" also holds another certificate that \
                                  certutil would delete first; remove the root by hand",
-                                self.db_arg()
-                            )));
-                        }
-                        break;
+                            self.db_arg()
+                        )));
                     }
-                    self.certutil()?.arg("-D").arg("-n").arg(nick).run()?;
+                    break;
                 }
+                self.certutil()?.arg("-D").arg("-n").arg(nick).run()?;
             }
-            Ok(())
-        })();
-        if !nicknames.is_empty() {
-            self.chown_db()?;
         }
-        result?;
         if !self.find(root)?.is_empty() {
             return Err(StoreError::Unexpected(format!(
                 "certutil deleted the root from {} but it is still listed",
@@ -319,6 +306,7 @@ impl TrustStore for NssStore {
 
     /// Certificates under nicknames starting with `localca`, exported as PEM.
     fn localca_roots(&self) -> Result<Vec<FoundRoot>, StoreError> {
+        let _user = self.as_user()?;
         if !self.exists() {
             return Ok(Vec::new());
         }

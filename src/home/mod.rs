@@ -2,18 +2,34 @@
 //!
 //! The root certificate is written last, so its presence is what makes a CA exist: a crash during
 //! creation leaves no CA (at most a key without a certificate, which the next creation replaces),
-//! never half of one. Creation runs under an exclusive file lock, so concurrent first runs end with
-//! one root.
+//! never half of one. Readers hold the home's shared lock and writers its exclusive one
+//! (`lock.rs`), so concurrent first runs end with one root and no reader sees a change half-done.
+//! Before a CA is used, its folder and files are checked (`safety.rs`). Under sudo all of this runs
+//! as the invoking user ([`AsUser`]), so the kernel applies the user's permissions: nothing is
+//! chowned, and a symlink the user planted gives access to nothing the user could not reach.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::fs;
 use std::path::{Path, PathBuf};
+
+use localca_platform::privilege::AsUser;
 
 use crate::atomic_file::{self, Mode, Owner};
 use crate::error::{Error, Result};
 use crate::identity::Identity;
 use crate::key_storage::{self, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
 use crate::root::{RootCa, RootCertificate, RootProfile};
+
+mod delete;
+mod files;
+mod lock;
+mod safety;
+
+pub use delete::Deletion;
+use files::{
+    read_text, remove_if_present, INSTALLED_MARKER, KEY_STORAGE_MARKER, LOCK_FILE, UNCONSTRAINED_MARKER,
+};
+pub use files::{ROOT_CERT_FILE, ROOT_KEY_FILE};
+use lock::{HomeLock, LockMode};
 
 /// How a new CA was created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,36 +55,6 @@ pub enum KeyMove {
 fn keyring_item(fingerprint_hex: &str) -> PathBuf {
     PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{fingerprint_hex}"))
 }
-
-/// Reads a text file of the CA: `None` when it is not there; not text is a damaged CA.
-fn read_text(path: &Path, what: &str) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == ErrorKind::InvalidData => {
-            Err(Error::damaged(path, format!("not a PEM {what} (not text)")))
-        }
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-fn remove_if_present(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(path, e)),
-        _ => Ok(()),
-    }
-}
-
-/// File name of the root certificate inside the CA home.
-pub const ROOT_CERT_FILE: &str = "root.pem";
-/// File name of the root private key inside the CA home.
-pub const ROOT_KEY_FILE: &str = "root-key.pem";
-const LOCK_FILE: &str = ".lock";
-/// Says `keyring` when the root key is in the OS keyring; absent when it is in `root-key.pem`.
-const KEY_STORAGE_MARKER: &str = "key-storage";
-/// Written by `install` (the fingerprint of the root it installed) so that `cert` can tell, without
-/// running any store tool, whether the root has been installed.
-const INSTALLED_MARKER: &str = "installed";
 
 /// The folder holding one CA.
 #[derive(Debug, Clone)]
@@ -98,7 +84,7 @@ impl CaHome {
         &self.dir
     }
 
-    /// Who files created on the user's behalf should belong to (set under sudo).
+    /// The user the home is worked on as (set under sudo: see [`AsUser`]).
     pub fn owner(&self) -> Option<Owner> {
         self.owner
     }
@@ -113,10 +99,29 @@ impl CaHome {
         self.dir.join(ROOT_KEY_FILE)
     }
 
+    /// Works as the home's user until the guard is dropped (a no-op unless root under sudo).
+    fn as_user(&self) -> Result<AsUser> {
+        AsUser::enter(self.owner.map(|o| (o.uid, o.gid))).map_err(|e| Error::io(&self.dir, e))
+    }
+
+    fn lock(&self, mode: LockMode) -> Result<HomeLock> {
+        lock::lock(&self.dir, mode, self.owner.map(|o| (o.uid, o.gid)))
+    }
+
+    /// Locks the home for a change: exclusively, checked, and with stale temp files of killed runs
+    /// removed.
+    fn lock_for_change(&self) -> Result<HomeLock> {
+        let held = self.lock(LockMode::Exclusive)?;
+        safety::check_files(&self.dir)?;
+        files::remove_stale_temp_files(&self.dir);
+        Ok(held)
+    }
+
     /// Where the root key is kept (the CA home records it when the key is in the keyring).
     pub fn key_storage(&self) -> KeyStorage {
-        match fs::read_to_string(self.dir.join(KEY_STORAGE_MARKER)) {
-            Ok(text) if text.trim() == "keyring" => KeyStorage::Keyring,
+        let Ok(_user) = self.as_user() else { return KeyStorage::File };
+        match read_text(&self.dir.join(KEY_STORAGE_MARKER), "key storage marker") {
+            Ok(Some(text)) if text.trim() == "keyring" => KeyStorage::Keyring,
             _ => KeyStorage::File,
         }
     }
@@ -124,7 +129,13 @@ impl CaHome {
     /// Loads the root certificate alone (no key): what the trust stores, `ca show` and
     /// `ca export` need. [`Error::NoCa`] when there is none. Never creates anything.
     pub fn load_certificate(&self) -> Result<RootCertificate> {
+        let _held = self.lock(LockMode::Shared)?;
+        self.load_certificate_locked()
+    }
+
+    fn load_certificate_locked(&self) -> Result<RootCertificate> {
         let cert_path = self.cert_path();
+        safety::check_files(&self.dir)?;
         let Some(cert_pem) = read_text(&cert_path, "certificate")? else {
             return Err(Error::NoCa { home: self.dir.clone() });
         };
@@ -134,7 +145,8 @@ impl CaHome {
     /// Loads the CA with its key; [`Error::NoCa`] when there is none. Never creates anything.
     /// With the key in the keyring this is one keyring read.
     pub fn load(&self) -> Result<RootCa> {
-        let certificate = self.load_certificate()?;
+        let _held = self.lock(LockMode::Shared)?;
+        let certificate = self.load_certificate_locked()?;
         let (key_pem, key_location) = match self.key_storage() {
             KeyStorage::File => (self.read_key_file()?, self.key_path()),
             KeyStorage::Keyring => {
@@ -177,11 +189,12 @@ impl CaHome {
         })
     }
 
-    /// Runs `f` under the home's lock. If the folder did not exist before and `f` fails, the
-    /// folder is removed again: a failed creation leaves nothing behind.
+    /// Runs `f` under the home's exclusive lock. If the folder did not exist before and `f`
+    /// fails, the folder is removed again: a failed creation leaves nothing behind.
     fn with_creation_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let _user = self.as_user()?;
         let existed = self.dir.exists();
-        let lock = self.lock()?;
+        let held = self.lock_for_change()?;
         let result = f();
         if result.is_err() && !existed {
             // Still holding the lock, so no one else is inside; waiters see the file gone and
@@ -189,7 +202,7 @@ impl CaHome {
             let _ = fs::remove_file(self.dir.join(LOCK_FILE));
             let _ = fs::remove_dir(&self.dir);
         }
-        drop(lock);
+        drop(held);
         result
     }
 
@@ -224,26 +237,34 @@ impl CaHome {
                 remove_if_present(&self.key_path())?; // left by an interrupted earlier creation
             }
             KeyStorage::File => {
-                atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
+                atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, None)?;
                 self.set_key_storage(KeyStorage::File)?;
             }
         }
-        atomic_file::write(&self.cert_path(), root.certificate_pem().as_bytes(), Mode::Public, self.owner)
+        let unconstrained = self.dir.join(UNCONSTRAINED_MARKER);
+        match root.name_constraints() {
+            None => {
+                atomic_file::write(&unconstrained, root.fingerprint_hex().as_bytes(), Mode::Public, None)?
+            }
+            Some(_) => remove_if_present(&unconstrained)?,
+        }
+        atomic_file::write(&self.cert_path(), root.certificate_pem().as_bytes(), Mode::Public, None)
     }
 
     fn set_key_storage(&self, storage: KeyStorage) -> Result<()> {
         let marker = self.dir.join(KEY_STORAGE_MARKER);
         match storage {
-            KeyStorage::Keyring => atomic_file::write(&marker, b"keyring\n", Mode::Public, self.owner),
+            KeyStorage::Keyring => atomic_file::write(&marker, b"keyring\n", Mode::Public, None),
             KeyStorage::File => remove_if_present(&marker),
         }
     }
 
     /// Moves the root key to `to`: writes the new copy, reads it back and checks it against the
     /// certificate, records the new place, then deletes the old copy. A failure at any step
-    /// before the last leaves the old copy in place and in use.
+    /// before the last leaves the old copy in place and in use. Runs under the exclusive lock, so
+    /// no reader sees the key half-moved.
     pub fn move_key(&self, to: KeyStorage) -> Result<KeyMove> {
-        let _lock = self.lock()?;
+        let _held = self.lock_for_change()?;
         let root = self.load()?;
         if self.key_storage() == to {
             return Ok(KeyMove::AlreadyThere);
@@ -256,8 +277,7 @@ impl CaHome {
                 key_storage::keyring_store(&fingerprint, &key_pem)?;
                 let recorded = (|| {
                     let back = key_storage::keyring_load(&fingerprint)?;
-                    let item = PathBuf::from(format!("keyring item {KEYRING_SERVICE}/{fingerprint}"));
-                    RootCa::with_key((*root).clone(), &back, &cert_path, &item)?;
+                    RootCa::with_key((*root).clone(), &back, &cert_path, &keyring_item(&fingerprint))?;
                     self.set_key_storage(KeyStorage::Keyring)
                 })();
                 if let Err(e) = recorded {
@@ -270,7 +290,7 @@ impl CaHome {
                 remove_if_present(&self.key_path())?;
             }
             KeyStorage::File => {
-                atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, self.owner)?;
+                atomic_file::write(&self.key_path(), key_pem.as_bytes(), Mode::Secret, None)?;
                 RootCa::with_key((*root).clone(), &self.read_key_file()?, &cert_path, &self.key_path())?;
                 self.set_key_storage(KeyStorage::File)?;
                 // The move is done: the file is now the key in use. A keyring that fails to
@@ -285,78 +305,27 @@ impl CaHome {
 
     /// Records that the root with this fingerprint was installed (`Some`), or was removed (`None`).
     pub fn set_installed(&self, fingerprint_hex: Option<&str>) -> Result<()> {
+        let _held = self.lock_for_change()?;
         let path = self.dir.join(INSTALLED_MARKER);
         match fingerprint_hex {
-            Some(fp) => atomic_file::write(&path, fp.as_bytes(), Mode::Public, self.owner),
+            Some(fp) => atomic_file::write(&path, fp.as_bytes(), Mode::Public, None),
             None => remove_if_present(&path),
         }
     }
 
     /// Whether `install` last installed the root with this fingerprint (one small file read).
     pub fn is_marked_installed(&self, fingerprint_hex: &str) -> bool {
-        fs::read(self.dir.join(INSTALLED_MARKER)).is_ok_and(|fp| fp == fingerprint_hex.as_bytes())
+        self.marker_holds(INSTALLED_MARKER, fingerprint_hex)
     }
 
-    /// Deletes the CA: its keyring item (when the key is there), the root certificate (after
-    /// that there is no CA), then the folder.
-    pub fn delete(&self) -> Result<()> {
-        if self.key_storage() == KeyStorage::Keyring {
-            if let Ok(certificate) = self.load_certificate() {
-                key_storage::keyring_delete(&certificate.fingerprint_hex())?;
-            }
-        }
-        remove_if_present(&self.cert_path())?;
-        match fs::remove_dir_all(&self.dir) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(&self.dir, e)),
-            _ => Ok(()),
-        }
+    /// Whether the root with this fingerprint was created here without name constraints (with
+    /// `--no-name-constraints`). An unconstrained root without this record came from elsewhere.
+    pub fn created_unconstrained_here(&self, fingerprint_hex: &str) -> bool {
+        self.marker_holds(UNCONSTRAINED_MARKER, fingerprint_hex)
     }
 
-    /// Takes the home's exclusive lock, creating the folder (0700) first. The lock is released
-    /// when the returned file is dropped, or by the kernel when the process dies: never stale.
-    pub fn lock(&self) -> Result<File> {
-        atomic_file::create_private_dir(&self.dir, self.owner)?;
-        let path = self.dir.join(LOCK_FILE);
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        loop {
-            let file = match options.open(&path) {
-                // The folder was removed by a failed creation between our mkdir and this open.
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    atomic_file::create_private_dir(&self.dir, self.owner)?;
-                    continue;
-                }
-                other => other.map_err(|e| Error::io(&path, e))?,
-            };
-            atomic_file::set_owner(&file, &path, self.owner)?;
-            file.lock().map_err(|e| Error::io(&path, e))?;
-            // A failed first creation removes the folder and its lock file; a process that was
-            // waiting on that file then holds a lock nobody else can see. Only a lock on the file
-            // that is still at `path` counts: otherwise open it again.
-            if same_file(&file, &path) {
-                return Ok(file);
-            }
-            atomic_file::create_private_dir(&self.dir, self.owner)?;
-        }
+    fn marker_holds(&self, marker: &str, fingerprint_hex: &str) -> bool {
+        let Ok(_user) = self.as_user() else { return false };
+        read_text(&self.dir.join(marker), "marker").is_ok_and(|t| t.as_deref() == Some(fingerprint_hex))
     }
-}
-
-#[cfg(unix)]
-fn same_file(file: &File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), fs::metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(_: &File, path: &Path) -> bool {
-    // Windows does not let an open file be deleted, so the lock file cannot be swapped.
-    path.exists()
 }

@@ -22,8 +22,10 @@
 pub use localca_platform as platform;
 
 mod atomic_file;
+pub mod check;
 mod constraints;
 mod csr;
+mod env_files;
 mod error;
 mod home;
 mod identity;
@@ -37,6 +39,9 @@ pub mod trust;
 pub use atomic_file::{Mode, Owner};
 pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
 pub use csr::{CertificateRequest, MAX_CSR_BYTES};
+pub use env_files::{
+    native_cert_variables_in, EnvFile, EnvVariable, ENV_BUNDLE_FILE, ENV_ROOT_FILE, ENV_VARIABLES,
+};
 pub use error::{Error, Result};
 pub use home::{CaHome, Creation, KeyMove, ROOT_CERT_FILE, ROOT_KEY_FILE};
 pub use identity::Identity;

@@ -3,6 +3,9 @@
 pub mod args;
 mod ca;
 mod cert;
+mod check;
+mod completions;
+mod env;
 mod trust;
 
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
@@ -31,6 +34,7 @@ impl Failure {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let identity = Identity::current();
     let home = CaHome::locate(&identity)?;
+    env::forget_own_variables(&home);
     match cli.command {
         Command::Cert(args) => cert::run(&identity, &home, args),
         Command::Ca(command) => ca::run(&identity, &home, command),
@@ -39,6 +43,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             trust::uninstall(&identity, &home, &stores, delete_ca, yes, fingerprint.as_deref())
         }
         Command::Status { stores, json } => trust::status(&identity, &home, &stores, json),
+        Command::Check(args) => check::run(&identity, &home, args),
+        Command::Env(args) => env::run(&home, args),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }
 

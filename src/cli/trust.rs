@@ -77,6 +77,9 @@ pub fn install(
     if any_trusted && !home.is_marked_installed(&cert.sha256_hex) {
         home.set_installed(Some(&cert.sha256_hex))?;
     }
+    if any_trusted {
+        super::env::refresh_files(home, Some(&root));
+    }
     failures(&reports, "install")
 }
 
@@ -106,6 +109,7 @@ pub fn uninstall(
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
+    super::env::refresh_files(home, None);
     if delete_ca {
         if !yes
             && !confirm(&format!(
@@ -215,7 +219,7 @@ pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool
     }
 }
 
-fn state_word(outcome: &Outcome) -> &'static str {
+pub(super) fn state_word(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::AlreadyInstalled | Outcome::Installed => "trusted",
         Outcome::NotInstalled | Outcome::Removed => "not-installed",
@@ -225,7 +229,7 @@ fn state_word(outcome: &Outcome) -> &'static str {
     }
 }
 
-fn detail(outcome: &Outcome) -> Option<String> {
+pub(super) fn detail(outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Skipped { reason, .. } | Outcome::ToolMissing { reason, .. } => Some(reason.clone()),
         Outcome::Failed(e) => Some(e.clone()),

@@ -18,11 +18,13 @@ pub fn run_in_sandbox(test: &str, script: &str) {
         return common::skip(test, "not root: the sandbox needs mount namespaces", false);
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::Builder::new().prefix("localca-env").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let out = Command::new(repo.join("tests/sandbox"))
         .arg(repo.join(script))
         .current_dir(repo)
         .env("LOCALCA_BIN", env!("CARGO_BIN_EXE_localca"))
         .env("LOCALCA_TOOLS_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-tools"))
+        .env("TMPDIR", tmp.path())
         .env_remove("LOCALCA_HOME")
         .output()
         .expect("run tests/sandbox");

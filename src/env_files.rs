@@ -89,8 +89,18 @@ impl CaHome {
         }
         let root = trusted.map(|r| r.certificate_pem().to_string()).unwrap_or_default();
         bundle.push_str(&root);
-        atomic_file::write(&self.env_file(EnvFile::Bundle), bundle.as_bytes(), Mode::Public, self.owner())?;
-        atomic_file::write(&self.env_file(EnvFile::Root), root.as_bytes(), Mode::Public, self.owner())
+        self.write_env_file(EnvFile::Bundle, bundle.as_bytes())?;
+        self.write_env_file(EnvFile::Root, root.as_bytes())
+    }
+
+    /// Writes one env file atomically, unless it already holds exactly `contents` (no fsync then:
+    /// a repeated `install` or `env` stays fast).
+    fn write_env_file(&self, file: EnvFile, contents: &[u8]) -> Result<()> {
+        let path = self.env_file(file);
+        if std::fs::read(&path).is_ok_and(|old| old == contents) {
+            return Ok(());
+        }
+        atomic_file::write(&path, contents, Mode::Public, self.owner())
     }
 }
 

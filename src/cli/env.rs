@@ -86,3 +86,15 @@ pub fn run(home: &CaHome, args: EnvArgs) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting_survives_quotes_and_backslashes() {
+        assert_eq!(quote("sh", "/a b/it's"), r"'/a b/it'\''s'");
+        assert_eq!(quote("fish", r"C:\x it's"), r"'C:\\x it\'s'");
+        assert_eq!(quote("powershell", r"C:\x it's"), r"'C:\x it''s'");
+    }
+}

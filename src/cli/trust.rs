@@ -70,7 +70,7 @@ pub fn install(
     let cert = trust::root_cert(&root);
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
-    let reports = trust::install(&stores, &cert);
+    let reports = with_progress(&stores, "installing in", |one| trust::install(one, &cert));
     print_reports(&reports);
     let any_trusted =
         reports.iter().any(|r| matches!(r.outcome, Outcome::Installed | Outcome::AlreadyInstalled));
@@ -105,7 +105,7 @@ pub fn uninstall(
     };
     let cert = trust::root_cert(&root);
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
-    let reports = trust::uninstall(&stores, &cert);
+    let reports = with_progress(&stores, "removing from", |one| trust::uninstall(one, &cert));
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
@@ -235,4 +235,26 @@ pub(super) fn detail(outcome: &Outcome) -> Option<String> {
         Outcome::Failed(e) => Some(e.clone()),
         _ => None,
     }
+}
+
+/// Runs `op` store by store, saying on stderr which store it is working on when stderr is a
+/// terminal (some stores take seconds: a Java keystore, many Firefox profiles); the line is
+/// cleared afterwards, so only the report remains.
+fn with_progress(
+    stores: &[Box<dyn localca::platform::TrustStore>],
+    what: &str,
+    op: impl Fn(&[Box<dyn localca::platform::TrustStore>]) -> Vec<StoreReport>,
+) -> Vec<StoreReport> {
+    let show = stores.len() > 1 && std::io::stderr().is_terminal();
+    let mut reports = Vec::new();
+    for (i, store) in stores.iter().enumerate() {
+        if show {
+            eprint!("\r\x1b[K{what} {} ({}/{})…", store.kind(), i + 1, stores.len());
+        }
+        reports.extend(op(std::slice::from_ref(store)));
+    }
+    if show {
+        eprint!("\r\x1b[K");
+    }
+    reports
 }

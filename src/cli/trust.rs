@@ -119,8 +119,15 @@ pub fn uninstall(
         {
             return Err(Failure::new("the CA was kept", Some("add --yes to delete it without asking")));
         }
+        let had_env_files = home.env_file(localca::EnvFile::Bundle).exists();
         home.delete()?;
         println!("Deleted the CA in {}.", home.path().display());
+        if had_env_files {
+            eprintln!(
+                "note: shells that ran `localca env` now point at deleted files (Python requests fails \
+                 without its bundle): run `eval \"$(localca env --unset)\"` there and remove it from your shell profile"
+            );
+        }
     }
     Ok(())
 }

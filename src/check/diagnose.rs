@@ -26,6 +26,7 @@ pub fn judge(target: &Target, handshake: Handshake, roots: &Roots, now: i64) -> 
         name_matches: false,
         chains_to: None,
         problems: Vec::new(),
+        warnings: Vec::new(),
     };
     let (Some(leaf), true) = (chain.first(), chain.len() == handshake.chain.len()) else {
         report.problems.push(problem(
@@ -89,6 +90,15 @@ pub fn judge(target: &Target, handshake: Handshake, roots: &Roots, now: i64) -> 
         report.chains_to = Some(ChainsTo::Localca);
     } else if os_result.is_ok() {
         report.chains_to = Some(ChainsTo::Os);
+        // Accepted today because an earlier root is still installed: it stops when that goes.
+        if let Some(mut warning) =
+            earlier_root(roots, &verify, &format!("issue a new one: localca cert {}", target.host))
+        {
+            warning
+                .message
+                .push_str(", which is still installed here: clients accept it until that root is removed");
+            report.warnings.push(warning);
+        }
     } else {
         let why = ours_result.unwrap_or_else(|| os_result.clone()).err();
         report.problems.push(untrusted(&chain, &handshake.chain, roots, why, &verify, &target.host));
@@ -153,23 +163,8 @@ fn untrusted(
         }
         _ => {}
     }
-    for earlier in &roots.earlier_localca {
-        let der = CertificateDer::from(earlier.as_slice());
-        if let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) {
-            if verify(&[anchor]).is_ok() {
-                return problem(
-                    "earlier-root",
-                    format!(
-                        "the certificate was issued by an earlier localca root (SHA-256 {}), not the current one",
-                        crate::root::sha256_hex(earlier)
-                    ),
-                    format!(
-                        "{reissue}; then remove the earlier root: localca uninstall --fingerprint {}",
-                        crate::root::sha256_hex(earlier)
-                    ),
-                );
-            }
-        }
+    if let Some(found) = earlier_root(roots, verify, &reissue) {
+        return found;
     }
     if top.issued_by_localca()
         && roots.localca.as_ref().is_none_or(|ours| !ders.iter().any(|d| d.as_ref() == ours.as_slice()))
@@ -219,4 +214,25 @@ fn untrusted(
             host
         ),
     )
+}
+
+/// The earlier localca root (still in a store here) that issued the chain, as a problem.
+fn earlier_root(
+    roots: &Roots,
+    verify: &dyn Fn(&[TrustAnchor<'_>]) -> Result<(), webpki::Error>,
+    reissue: &str,
+) -> Option<Problem> {
+    roots.earlier_localca.iter().find_map(|earlier| {
+        let der = CertificateDer::from(earlier.as_slice());
+        let anchor = webpki::anchor_from_trusted_cert(&der).ok()?;
+        verify(&[anchor]).ok()?;
+        let fingerprint = crate::root::sha256_hex(earlier);
+        Some(problem(
+            "earlier-root",
+            format!(
+                "the certificate was issued by an earlier localca root (SHA-256 {fingerprint}), not the current one"
+            ),
+            format!("{reissue}; then remove the earlier root: localca uninstall --fingerprint {fingerprint}"),
+        ))
+    })
 }

@@ -134,6 +134,8 @@ pub struct Report {
     pub chains_to: Option<ChainsTo>,
     /// What is wrong (empty when clients will accept it).
     pub problems: Vec<Problem>,
+    /// What will go wrong later, or elsewhere, though clients accept it now (`earlier-root`).
+    pub warnings: Vec<Problem>,
 }
 
 impl Report {

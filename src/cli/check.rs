@@ -149,6 +149,9 @@ fn to_json(report: &Report, stores: &[StoreReport], notes: &[String]) -> serde_j
         "problems": report.problems.iter().map(|p| json!({
             "code": p.code, "message": p.message, "fix": p.fix,
         })).collect::<Vec<_>>(),
+        "warnings": report.warnings.iter().map(|p| json!({
+            "code": p.code, "message": p.message, "fix": p.fix,
+        })).collect::<Vec<_>>(),
         "notes": notes,
         "ok": report.ok(),
     })
@@ -181,6 +184,10 @@ fn print_report(report: &Report, stores: &[StoreReport], notes: &[String], paint
     println!("  Trust:  {trust}");
     for r in stores {
         println!("    {:<7} {:<13} {}", r.kind, state_word(&r.outcome), r.location);
+    }
+    for w in &report.warnings {
+        println!("{} {} [{}]", paint.yellow("warning:"), w.message, w.code);
+        println!("  fix: {}", w.fix);
     }
     for note in notes {
         println!("  {} {note}", paint.yellow("note:"));

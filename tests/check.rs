@@ -146,6 +146,12 @@ fn a_self_signed_certificate_is_named_as_such() {
     assert_eq!(json["chains_to"], Value::Null);
     assert!(json["problems"][0]["fix"].as_str().unwrap().contains("localca cert myapp.test"));
     assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
+
+    // A damaged CA does not stop the check; it is named.
+    write(&env.root_pem_path(), "not a certificate");
+    let (run, json) = check(&env, &[&format!("myapp.test:{port}"), "--connect", "127.0.0.1"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(json["notes"][0].as_str().unwrap().contains("could not be read"), "{json}");
 }
 
 #[test]

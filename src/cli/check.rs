@@ -44,7 +44,15 @@ impl Paint {
 
 pub fn run(identity: &Identity, home: &CaHome, args: CheckArgs) -> Result<(), Failure> {
     let target = Target::parse(&args.target)?;
-    let ours = home.load_certificate().ok();
+    let mut notes = Vec::new();
+    let ours = match home.load_certificate() {
+        Ok(root) => Some(root),
+        Err(localca::Error::NoCa { .. }) => None,
+        Err(e) => {
+            notes.push(format!("the localca root could not be read, so it was not used: {e}"));
+            None
+        }
+    };
     let stores = trust::stores(identity, None, Default::default());
     let ours_fp = ours.as_ref().map(|r| r.fingerprint_hex());
     let mut roots =
@@ -66,7 +74,6 @@ pub fn run(identity: &Identity, home: &CaHome, args: CheckArgs) -> Result<(), Fa
         (Some(ChainsTo::Localca), Some(root)) => trust::status(&stores, &trust::root_cert(root)),
         _ => Vec::new(),
     };
-    let mut notes = Vec::new();
     for r in &store_reports {
         if matches!(r.outcome, Outcome::NotInstalled) {
             notes.push(format!(

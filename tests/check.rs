@@ -120,6 +120,31 @@ fn a_localca_leaf_is_accepted_and_described() {
     assert_eq!(json["chain"][0]["sans"], serde_json::json!(["DNS:myapp.test", "IP:127.0.0.1"]));
     assert_eq!(json["chain"][0]["sha256"], sha256_hex(&cert_der_from_file(&env.file("c.pem"))));
     assert_eq!(codes(&json), Vec::<&str>::new());
+    // The documented shape (README, "Output for scripts"): fields may be added, never renamed.
+    let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    for key in [
+        "target",
+        "host",
+        "port",
+        "address",
+        "protocol",
+        "cipher_suite",
+        "alpn",
+        "chain",
+        "name_matches",
+        "chains_to",
+        "stores",
+        "problems",
+        "warnings",
+        "notes",
+        "ok",
+    ] {
+        assert!(keys.contains(&key), "no {key} in {keys:?}");
+    }
+    let chain_keys: Vec<&str> = json["chain"][0].as_object().unwrap().keys().map(String::as_str).collect();
+    for key in ["subject", "issuer", "sans", "not_before", "not_after", "sha256", "ca"] {
+        assert!(chain_keys.contains(&key), "no {key} in {chain_keys:?}");
+    }
     // An IP address needs no --connect; the human form says the same, without colour off a terminal.
     let (run, _) = check(&env, &[&format!("127.0.0.1:{port}")], &[]);
     assert_eq!(run.code, 0);

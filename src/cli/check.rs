@@ -13,7 +13,7 @@ use super::Failure;
 
 impl From<check::CheckError> for Failure {
     fn from(e: check::CheckError) -> Failure {
-        Failure { hint: e.hint(), message: e.to_string() }
+        Failure::new(e.to_string(), e.hint().as_deref())
     }
 }
 

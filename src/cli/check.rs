@@ -44,6 +44,8 @@ impl Paint {
 
 pub fn run(identity: &Identity, home: &CaHome, args: CheckArgs) -> Result<(), Failure> {
     let target = Target::parse(&args.target)?;
+    // The OS roots must be the OS's, not the files `localca env` points SSL_CERT_FILE at.
+    super::env::forget_own_variables(home);
     let mut notes = Vec::new();
     let ours = match home.load_certificate() {
         Ok(root) => Some(root),

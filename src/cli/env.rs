@@ -19,6 +19,7 @@ pub fn forget_own_variables(home: &CaHome) {
 /// Refreshes the env files after `install` (`trusted` = the root) or `uninstall` (`None`); a
 /// failure is a warning: the stores themselves are done.
 pub fn refresh_files(home: &CaHome, trusted: Option<&localca::RootCertificate>) {
+    forget_own_variables(home);
     if let Err(e) = home.write_env_files(trusted) {
         eprintln!("warning: could not update the files `localca env` points at: {e}");
     }
@@ -58,6 +59,7 @@ pub fn run(home: &CaHome, args: EnvArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    forget_own_variables(home);
     let root = home.load_certificate()?;
     let installed = home.is_marked_installed(&root.fingerprint_hex());
     // Refresh now: the OS roots may have changed since `install`, and the files must exist

@@ -3,10 +3,12 @@
 pub mod args;
 mod ca;
 mod cert;
+mod trust;
+
+// The everyday-workflow commands.
 mod check;
 mod completions;
 mod env;
-mod trust;
 
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
 
@@ -34,7 +36,6 @@ impl Failure {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let identity = Identity::current();
     let home = CaHome::locate(&identity)?;
-    env::forget_own_variables(&home);
     match cli.command {
         Command::Cert(args) => cert::run(&identity, &home, args),
         Command::Ca(command) => ca::run(&identity, &home, command),

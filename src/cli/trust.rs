@@ -109,6 +109,7 @@ pub fn uninstall(
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
+    let had_env_files = home.env_file(localca::EnvFile::Bundle).exists();
     super::env::refresh_files(home, None);
     if delete_ca {
         if !yes
@@ -119,7 +120,6 @@ pub fn uninstall(
         {
             return Err(Failure::new("the CA was kept", Some("add --yes to delete it without asking")));
         }
-        let had_env_files = home.env_file(localca::EnvFile::Bundle).exists();
         home.delete()?;
         println!("Deleted the CA in {}.", home.path().display());
         if had_env_files {

@@ -22,8 +22,10 @@
 pub use localca_platform as platform;
 
 mod atomic_file;
+pub mod check;
 mod constraints;
 mod csr;
+mod env_files;
 mod error;
 pub mod fingerprint;
 mod home;
@@ -40,6 +42,9 @@ pub mod trust;
 pub use atomic_file::{Mode, Owner};
 pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
 pub use csr::{CertificateRequest, MAX_CSR_BYTES};
+pub use env_files::{
+    native_cert_variables_in, EnvFile, EnvVariable, ENV_BUNDLE_FILE, ENV_ROOT_FILE, ENV_VARIABLES,
+};
 pub use error::{Error, Result};
 pub use home::{CaHome, Creation, Deletion, KeyMove, ROOT_CERT_FILE, ROOT_KEY_FILE};
 pub use identity::Identity;

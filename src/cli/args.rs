@@ -92,6 +92,64 @@ Examples:
   localca ca create --permit mycorp.dev"
     )]
     Ca(CaCommand),
+    /// Connect to a TLS server and say whether clients here will accept its certificate, and why not.
+    #[command(after_help = "\
+Examples:
+  localca check myapp.test:8443
+  localca check https://myapp.test:8443/ --connect 127.0.0.1
+  localca check localhost:3000 --json | jq .problems
+
+Exit 0 when the certificate is valid for the host and chains to the localca root or a root
+in the OS store; 1 otherwise (each problem is printed with its fix).")]
+    Check(CheckArgs),
+    /// Print shell exports that make tools ignoring the OS store (Node, Python requests, pip, Deno…) trust the root.
+    #[command(after_help = "\
+Examples:
+  eval \"$(localca env)\"                   sh, bash, zsh
+  localca env --shell fish | source
+  localca env --shell powershell | Invoke-Expression
+  eval \"$(localca env --unset)\"           undo
+
+The variables point at files in the CA folder that `install` fills and `uninstall` empties, so a
+shell configured once stops trusting the root after `localca uninstall`.")]
+    Env(EnvArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  localca completions bash > ~/.local/share/bash-completion/completions/localca
+  localca completions zsh > ~/.zfunc/_localca
+  localca completions fish > ~/.config/fish/completions/localca.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    #[command(after_help = "Example:\n  localca man > ~/.local/share/man/man1/localca.1 && man localca")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// https://host[:port]/…, host[:port] or [IPv6]:port (port 443 by default).
+    #[arg(value_name = "URL|HOST[:PORT]")]
+    pub target: String,
+    /// Connect to this IP address instead of resolving the host (SNI and name checks still use the host).
+    #[arg(long, value_name = "IP")]
+    pub connect: Option<std::net::IpAddr>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The shell to print for (default: fish when $SHELL is fish, powershell on Windows, else sh).
+    #[arg(long, value_parser = ["sh", "fish", "powershell"])]
+    pub shell: Option<String>,
+    /// Print commands that remove the variables instead.
+    #[arg(long)]
+    pub unset: bool,
 }
 
 impl Command {

@@ -6,6 +6,11 @@ mod cert;
 pub mod mkcert;
 mod trust;
 
+// The everyday-workflow commands.
+mod check;
+mod completions;
+mod env;
+
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
 
 use args::{Cli, Command, RootArgs};
@@ -50,6 +55,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             trust::uninstall(&identity, &home, &stores, delete_ca, yes, fingerprint.as_deref())
         }
         Command::Status { stores, json } => trust::status(&identity, &home, &stores, json),
+        Command::Check(args) => check::run(&identity, &home, args),
+        Command::Env(args) => env::run(&home, args),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }
 

@@ -80,12 +80,15 @@ pub fn install(
     }
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
-    let reports = trust::install(&stores, &cert);
+    let reports = with_progress(&stores, "installing in", |one| trust::install(one, &cert));
     print_reports(&reports);
     let any_trusted =
         reports.iter().any(|r| matches!(r.outcome, Outcome::Installed | Outcome::AlreadyInstalled));
     if any_trusted && !home.is_marked_installed(&cert.sha256_hex) {
         home.set_installed(Some(&cert.sha256_hex))?;
+    }
+    if any_trusted {
+        super::env::refresh_files(home, Some(&root));
     }
     failures(&reports, "install")
 }
@@ -126,10 +129,12 @@ pub fn uninstall(
     };
     let cert = trust::root_cert(&root);
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
-    let reports = trust::uninstall(&stores, &cert);
+    let reports = with_progress(&stores, "removing from", |one| trust::uninstall(one, &cert));
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
+    let had_env_files = home.env_file(localca::EnvFile::Bundle).exists();
+    super::env::refresh_files(home, None);
     if delete_ca {
         let deletion = home.delete()?;
         if deletion.folder_removed {
@@ -142,6 +147,12 @@ pub fn uninstall(
             for path in &deletion.left {
                 println!("  {}", path.display());
             }
+        }
+        if had_env_files {
+            eprintln!(
+                "note: shells that ran `localca env` now point at deleted files (Python requests fails \
+                 without its bundle): run `eval \"$(localca env --unset)\"` there and remove it from your shell profile"
+            );
         }
     }
     Ok(())
@@ -245,7 +256,7 @@ pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool
     }
 }
 
-fn state_word(outcome: &Outcome) -> &'static str {
+pub(super) fn state_word(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::AlreadyInstalled | Outcome::Installed => "trusted",
         Outcome::NotInstalled | Outcome::Removed => "not-installed",
@@ -255,10 +266,32 @@ fn state_word(outcome: &Outcome) -> &'static str {
     }
 }
 
-fn detail(outcome: &Outcome) -> Option<String> {
+pub(super) fn detail(outcome: &Outcome) -> Option<String> {
     match outcome {
         Outcome::Skipped { reason, .. } | Outcome::ToolMissing { reason, .. } => Some(reason.clone()),
         Outcome::Failed(e) => Some(e.clone()),
         _ => None,
     }
+}
+
+/// Runs `op` store by store, saying on stderr which store it is working on when stderr is a
+/// terminal (some stores take seconds: a Java keystore, many Firefox profiles); the line is
+/// cleared afterwards, so only the report remains.
+fn with_progress(
+    stores: &[Box<dyn localca::platform::TrustStore>],
+    what: &str,
+    op: impl Fn(&[Box<dyn localca::platform::TrustStore>]) -> Vec<StoreReport>,
+) -> Vec<StoreReport> {
+    let show = stores.len() > 1 && std::io::stderr().is_terminal();
+    let mut reports = Vec::new();
+    for (i, store) in stores.iter().enumerate() {
+        if show {
+            eprint!("\r\x1b[K{what} {} ({}/{})…", store.kind(), i + 1, stores.len());
+        }
+        reports.extend(op(std::slice::from_ref(store)));
+    }
+    if show {
+        eprint!("\r\x1b[K");
+    }
+    reports
 }

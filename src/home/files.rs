@@ -23,8 +23,15 @@ pub(super) const INSTALLED_MARKER: &str = "installed";
 pub(super) const UNCONSTRAINED_MARKER: &str = "unconstrained";
 
 /// Every file localca makes in a CA home, besides its temp files and the lock.
-pub(super) const KNOWN_FILES: &[&str] =
-    &[ROOT_CERT_FILE, ROOT_KEY_FILE, KEY_STORAGE_MARKER, INSTALLED_MARKER, UNCONSTRAINED_MARKER];
+pub(super) const KNOWN_FILES: &[&str] = &[
+    ROOT_CERT_FILE,
+    ROOT_KEY_FILE,
+    KEY_STORAGE_MARKER,
+    INSTALLED_MARKER,
+    UNCONSTRAINED_MARKER,
+    crate::env_files::ENV_BUNDLE_FILE,
+    crate::env_files::ENV_ROOT_FILE,
+];
 
 /// No CA file is anywhere near this size (an RSA-4096 key is about 3.3 KiB): a larger one is
 /// damaged, and is never read whole.

@@ -30,8 +30,10 @@ mod identity;
 mod key_storage;
 mod leaf;
 mod names;
+pub mod our_roots;
 mod output;
 mod root;
+pub mod store_lock;
 pub mod trust;
 
 pub use atomic_file::{Mode, Owner};

@@ -34,6 +34,7 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         eprintln!("note: --permit and --no-name-constraints only apply when a root is created; the existing root is kept");
     }
     let paths = output_paths(&args, &names);
+    let p12_password = p12_password(&args)?;
 
     let (root, created) = home.load_or_create(&new_root_profile)?;
     if let Some(creation) = &created {
@@ -43,7 +44,7 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         Some(req) => root.sign_request(req, &profile)?,
         None => root.issue(&names, &profile)?,
     };
-    localca::write_leaf(&leaf, &root, &paths, &args.p12_password, home.owner())?;
+    localca::write_leaf(&leaf, &root, &paths, &p12_password, home.owner())?;
 
     println!("Issued a certificate for:");
     for name in &leaf.names {
@@ -98,6 +99,38 @@ fn read_csr(path: &PathBuf) -> Result<Vec<u8>, Failure> {
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::new(format!("{}: {e}", path.display()), None))?;
     Ok(bytes)
+}
+
+/// The PKCS#12 password: from --p12-password-file, --p12-password or $LOCALCA_P12_PASSWORD
+/// (clap reads the variable), else the default.
+fn p12_password(args: &CertArgs) -> Result<String, Failure> {
+    let Some(path) = &args.p12_password_file else {
+        return Ok(args.p12_password.clone().unwrap_or_else(|| localca::DEFAULT_P12_PASSWORD.into()));
+    };
+    const MAX: u64 = 4096;
+    let unreadable =
+        |e: std::io::Error| Failure::new(format!("--p12-password-file {}: {e}", path.display()), None);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::new(format!("--p12-password-file {}: not UTF-8 text", path.display()), None))?;
+    if text.len() as u64 > MAX {
+        return Err(Failure::new(
+            format!(
+                "--p12-password-file {}: larger than {MAX} bytes; it should hold one line",
+                path.display()
+            ),
+            None,
+        ));
+    }
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() {
+        return Err(Failure::new(
+            format!("--p12-password-file {}: no password on its first line", path.display()),
+            Some("write the password alone on the first line of the file"),
+        ));
+    }
+    Ok(password.to_string())
 }
 
 fn output_paths(args: &CertArgs, names: &[SubjectName]) -> OutputPaths {

@@ -67,10 +67,14 @@ pub fn install(
         }
         other => other?,
     };
-    let cert = trust::root_cert(&root);
+    let mut cert = trust::root_cert(&root);
+    // Printed commands name the CA's own root.pem, not a temporary copy.
+    cert.pem_file = std::path::absolute(home.cert_path()).ok();
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
+    let lock = store_lock()?;
     let reports = trust::install(&stores, &cert);
+    drop(lock);
     print_reports(&reports);
     let any_trusted =
         reports.iter().any(|r| matches!(r.outcome, Outcome::Installed | Outcome::AlreadyInstalled));
@@ -100,9 +104,12 @@ pub fn uninstall(
         }
         Err(e) => return Err(e.into()),
     };
-    let cert = trust::root_cert(&root);
+    let mut cert = trust::root_cert(&root);
+    cert.pem_file = std::path::absolute(home.cert_path()).ok();
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
+    let lock = store_lock()?;
     let reports = trust::uninstall(&stores, &cert);
+    drop(lock);
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
@@ -135,11 +142,43 @@ fn uninstall_other(
         println!("No localca root with fingerprint {fingerprint} is installed.");
         return Ok(());
     };
+    // Filed under a localca-like label is not enough: only our own roots are ever removed.
+    if let Some(why) = localca::our_roots::why_not_localca_root(&found.der) {
+        return Err(Failure::new(
+            format!("refusing to remove {:?} ({fingerprint}): it is not a localca root ({why})", found.label),
+            Some("localca removes only roots it made; remove other certificates with your system's tools"),
+        ));
+    }
     let cert = trust::found_root_cert(&found.label, &found.der);
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
+    let lock = store_lock()?;
     let reports = trust::uninstall(stores, &cert);
+    drop(lock);
     print_reports(&reports);
     failures(&reports, "remove")
+}
+
+/// The machine-wide lock around store changes. Waits (saying so) for another localca; without a
+/// usable lock file, warns and goes on unprotected.
+fn store_lock() -> Result<Option<localca::store_lock::StoreLock>, Failure> {
+    use localca::store_lock::{StoreLock, StoreLockError};
+    let on_wait = |path: &std::path::Path| {
+        eprintln!(
+            "Waiting for another localca to finish changing the trust stores (lock {})…",
+            path.display()
+        )
+    };
+    match StoreLock::acquire(on_wait) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(e @ StoreLockError::Unavailable { .. }) => {
+            eprintln!("warning: {e}; going on without it");
+            Ok(None)
+        }
+        Err(e @ StoreLockError::Busy { .. }) => Err(Failure::new(
+            e.to_string(),
+            Some("if no localca is running, find the holder with `fuser -v` on that file"),
+        )),
+    }
 }
 
 fn confirm(question: &str) -> Result<bool, Failure> {

@@ -147,6 +147,11 @@ fn trust_stores_install_uninstall_end_to_end() {
             .env("TOOL_EXPORT", r#""$LOCALCA_BIN" ca export --out "$1""#)
             .env("TOOL_STATUS", r#""$LOCALCA_BIN" status"#)
             .env("PREPARE_PKI_NSSDB", "0")
+            // examples/tls_probe (the rustls-platform-verifier client), built beside the binary
+            .env(
+                "PROBE_RUST_CLIENT",
+                Path::new(env!("CARGO_BIN_EXE_localca")).with_file_name("examples").join("tls_probe"),
+            )
             .env("KNOWN_FAILURES", known);
     });
 }

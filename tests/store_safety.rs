@@ -132,3 +132,52 @@ fn the_p12_password_need_not_be_on_the_command_line() {
     }
 }
 
+/// The measurement behind keeping the root's constraints to DNS and IP (README, "Security model"):
+/// with permitted rfc822Name subtrees for the development names added, rustls-webpki 0.103 still
+/// accepts ordinary TLS server leaves, but refuses a client certificate for `alice@myapp.test`
+/// (NameConstraintViolation; OpenSSL accepts it), which `localca cert --client` makes. The same
+/// leaves under a DNS-only root pass. If this test fails, webpki changed: reconsider the subtrees.
+#[test]
+fn email_subtrees_on_the_root_break_rustls_for_email_leaves() {
+    use rcgen::{BasicConstraints, CertificateParams, CustomExtension, IsCa, KeyPair, SanType};
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        assert!(content.len() < 128);
+        [&[tag, content.len() as u8][..], content].concat()
+    }
+    let root_key = KeyPair::generate().unwrap();
+    // (root DER, leaf DER) for a root permitting DNS `test` plus `extra` subtrees (tag, value).
+    let pair = |extra: &[(u8, &str)], leaf_names: Vec<SanType>| {
+        let mut names = vec![(0x82u8, "test")];
+        names.extend_from_slice(extra);
+        let subtrees: Vec<u8> =
+            names.iter().flat_map(|(tag, v)| tlv(0x30, &tlv(*tag, v.as_bytes()))).collect();
+        let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 30], tlv(0x30, &tlv(0xA0, &subtrees)));
+        ext.set_criticality(true);
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "probe root");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.custom_extensions = vec![ext];
+        let root = params.self_signed(&root_key).unwrap().der().to_vec();
+        let issuer = rcgen::Issuer::from_params(&params, &root_key);
+        let mut leaf = CertificateParams::default();
+        leaf.subject_alt_names = leaf_names;
+        leaf.extended_key_usages =
+            vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        (root, leaf.signed_by(&KeyPair::generate().unwrap(), &issuer).unwrap().der().to_vec())
+    };
+    let server = || vec![SanType::DnsName("myapp.test".try_into().unwrap())];
+    let email = || vec![SanType::Rfc822Name("alice@myapp.test".try_into().unwrap())];
+    let email_subtrees: &[(u8, &str)] = &[(0x81, "test"), (0x81, ".test")];
+    let client = webpki::KeyUsage::client_auth();
+
+    let (root, leaf) = pair(email_subtrees, server());
+    assert_eq!(common::webpki_verify(&root, &leaf, webpki::KeyUsage::server_auth(), &["myapp.test"]), Ok(()));
+    let (root, leaf) = pair(&[], email());
+    assert_eq!(common::webpki_verify(&root, &leaf, client, &[]), Ok(()), "DNS-only root");
+    let (root, leaf) = pair(email_subtrees, email());
+    assert_eq!(
+        common::webpki_verify(&root, &leaf, client, &[]),
+        Err(webpki::Error::NameConstraintViolation),
+        "webpki now accepts email leaves under email subtrees: reconsider adding them"
+    );
+}

@@ -113,6 +113,11 @@ fn the_p12_password_need_not_be_on_the_command_line() {
     cmd.env("LOCALCA_P12_PASSWORD", "from-env");
     assert_eq!(common::run_command(cmd).code, 0);
     assert!(p12_opens_with(&env, "b.p12", "from-env"));
+    // The file wins over the variable (a shell exporting one still can use the other).
+    let mut cmd = env.command(&["cert", "--p12-file", "e.p12", "--p12-password-file", "pw", "myapp.test"]);
+    cmd.env("LOCALCA_P12_PASSWORD", "from-env");
+    assert_eq!(common::run_command(cmd).code, 0);
+    assert!(p12_opens_with(&env, "e.p12", "s3cret pass"));
 
     env.ok(&["cert", "--p12-file", "c.p12", "myapp.test"]);
     assert!(p12_opens_with(&env, "c.p12", "changeit"), "the default stays changeit");

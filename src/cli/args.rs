@@ -127,7 +127,7 @@ pub struct CertArgs {
     pub pkcs12: bool,
     /// Password of the PKCS#12 bundle (default: changeit). Other users can read a password given
     /// here in the process list: prefer --p12-password-file or $LOCALCA_P12_PASSWORD.
-    #[arg(long, value_name = "PASSWORD", env = "LOCALCA_P12_PASSWORD", hide_env_values = true)]
+    #[arg(long, value_name = "PASSWORD")]
     pub p12_password: Option<String>,
     /// Read the PKCS#12 password from the first line of FILE.
     #[arg(long, value_name = "FILE", conflicts_with = "p12_password")]

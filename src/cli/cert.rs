@@ -101,11 +101,17 @@ fn read_csr(path: &PathBuf) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
-/// The PKCS#12 password: from --p12-password-file, --p12-password or $LOCALCA_P12_PASSWORD
-/// (clap reads the variable), else the default.
+/// The PKCS#12 password: from --p12-password-file, else --p12-password, else
+/// $LOCALCA_P12_PASSWORD (read here, not by clap, so that it never conflicts with the file), else
+/// the default.
 fn p12_password(args: &CertArgs) -> Result<String, Failure> {
     let Some(path) = &args.p12_password_file else {
-        return Ok(args.p12_password.clone().unwrap_or_else(|| localca::DEFAULT_P12_PASSWORD.into()));
+        let from_env = || std::env::var("LOCALCA_P12_PASSWORD").ok().filter(|p| !p.is_empty());
+        return Ok(args
+            .p12_password
+            .clone()
+            .or_else(from_env)
+            .unwrap_or_else(|| localca::DEFAULT_P12_PASSWORD.into()));
     };
     const MAX: u64 = 4096;
     let unreadable =

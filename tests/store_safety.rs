@@ -138,12 +138,14 @@ fn the_p12_password_need_not_be_on_the_command_line() {
 }
 
 /// The measurement behind keeping the root's constraints to DNS and IP (README, "Security model"):
-/// with permitted rfc822Name subtrees for the development names added, rustls-webpki 0.103 still
-/// accepts ordinary TLS server leaves, but refuses a client certificate for `alice@myapp.test`
-/// (NameConstraintViolation; OpenSSL accepts it), which `localca cert --client` makes. The same
-/// leaves under a DNS-only root pass. If this test fails, webpki changed: reconsider the subtrees.
+/// with permitted rfc822Name or URI subtrees for the development names added, rustls-webpki 0.103
+/// still accepts ordinary TLS server leaves, but refuses a client certificate for
+/// `alice@myapp.test` (`localca cert --client`) and a leaf with `spiffe://myapp.test/x`
+/// (`--uri`) with NameConstraintViolation, though both names are inside the subtrees (OpenSSL
+/// accepts them). The same leaves under a DNS-only root pass. If this test fails, webpki changed:
+/// reconsider the subtrees.
 #[test]
-fn email_subtrees_on_the_root_break_rustls_for_email_leaves() {
+fn email_and_uri_subtrees_on_the_root_break_rustls_for_such_leaves() {
     use rcgen::{BasicConstraints, CertificateParams, CustomExtension, IsCa, KeyPair, SanType};
     fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         assert!(content.len() < 128);
@@ -172,7 +174,14 @@ fn email_subtrees_on_the_root_break_rustls_for_email_leaves() {
     };
     let server = || vec![SanType::DnsName("myapp.test".try_into().unwrap())];
     let email = || vec![SanType::Rfc822Name("alice@myapp.test".try_into().unwrap())];
+    let uri = || {
+        vec![
+            SanType::DnsName("myapp.test".try_into().unwrap()),
+            SanType::URI("spiffe://myapp.test/x".try_into().unwrap()),
+        ]
+    };
     let email_subtrees: &[(u8, &str)] = &[(0x81, "test"), (0x81, ".test")];
+    let uri_subtrees: &[(u8, &str)] = &[(0x86, "test"), (0x86, ".test")];
     let client = webpki::KeyUsage::client_auth();
 
     let (root, leaf) = pair(email_subtrees, server());
@@ -184,5 +193,16 @@ fn email_subtrees_on_the_root_break_rustls_for_email_leaves() {
         common::webpki_verify(&root, &leaf, client, &[]),
         Err(webpki::Error::NameConstraintViolation),
         "webpki now accepts email leaves under email subtrees: reconsider adding them"
+    );
+    let server = webpki::KeyUsage::server_auth();
+    let (root, leaf) = pair(uri_subtrees, vec![SanType::DnsName("myapp.test".try_into().unwrap())]);
+    assert_eq!(common::webpki_verify(&root, &leaf, server, &["myapp.test"]), Ok(()));
+    let (root, leaf) = pair(&[], uri());
+    assert_eq!(common::webpki_verify(&root, &leaf, server, &["myapp.test"]), Ok(()), "DNS-only root");
+    let (root, leaf) = pair(uri_subtrees, uri());
+    assert_eq!(
+        common::webpki_verify(&root, &leaf, server, &["myapp.test"]),
+        Err(webpki::Error::NameConstraintViolation),
+        "webpki now accepts URI leaves under URI subtrees: reconsider adding them"
     );
 }

@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The lock file's name in the lock folder.
 pub const LOCK_FILE_NAME: &str = "localca-trust-stores.lock";
@@ -73,6 +73,7 @@ mod imp {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     use std::os::unix::io::AsRawFd;
     use std::path::{Path, PathBuf};
+    use std::time::Instant;
 
     use super::*;
 

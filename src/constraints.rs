@@ -174,12 +174,17 @@ impl NameConstraintSet {
                     Ok(ip) => self.permits_ip(ip),
                     Err(_) => parse_dns(host, false).is_ok_and(|h| self.permits_dns(&h)),
                 },
-                None => true,
+                // `mailto:a@evil.com` names evil.com as surely as the email name does.
+                None => mailto_domains(u).is_some_and(|domains| {
+                    domains.iter().all(|d| parse_dns(d, false).is_ok_and(|d| self.permits_dns(&d)))
+                }),
             },
         }
     }
 
-    /// [`Error::NameNotPermitted`] for the first of `names` outside the constraints of an existing root.
+    /// [`Error::NameNotPermitted`] for the first of `names` outside the set; a URI whose host
+    /// cannot be told (`urn:…`) is refused with its own reason, as RFC 5280 clients refuse such
+    /// a URI under a root with URI constraints.
     pub fn check(&self, names: &[SubjectName]) -> Result<()> {
         self.check_names(names, true)
     }
@@ -192,6 +197,17 @@ impl NameConstraintSet {
 
     fn check_names(&self, names: &[SubjectName], existing_root: bool) -> Result<()> {
         match names.iter().find(|n| !self.permits(n)) {
+            Some(SubjectName::Uri(u))
+                if SubjectName::uri_host(u).is_none() && mailto_domains(u).is_none() =>
+            {
+                Err(Error::InvalidName {
+                    name: u.clone(),
+                    reason: "a URI without a host (scheme://host/…) cannot be checked against this \
+                             root's name constraints; name a permitted host, like spiffe://myapp.test/svc"
+                        .into(),
+                    suggestion: None,
+                })
+            }
             Some(name) => Err(Error::NameNotPermitted {
                 name: as_typed(name),
                 permitted: self.to_string(),
@@ -239,6 +255,42 @@ impl NameConstraintSet {
         }
         Some(set)
     }
+}
+
+/// The domains of the addresses in a `mailto:` URI (`None`: not a mailto URI, or one naming no
+/// address). Percent-escapes are decoded first, so `mailto:a%40evil.com` is `evil.com` too.
+fn mailto_domains(uri: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = uri.split_once(':')?;
+    if !scheme.eq_ignore_ascii_case("mailto") {
+        return None;
+    }
+    let to = percent_decode(rest.split('?').next().unwrap_or_default());
+    let domains: Vec<String> = to
+        .split(',')
+        .filter(|a| !a.is_empty())
+        .map(|a| a.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default())
+        .collect();
+    (!domains.is_empty()).then_some(domains)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A name as the user would recognise it: `évil.com (xn--vil-9la.com)` for an internationalised name.
@@ -289,6 +341,18 @@ mod tests {
         }
         for bad in ["evil.com", "mytest", "8.8.8.8", "172.32.0.1", "x@gmail.com", "localhost.com"] {
             assert!(!set.permits(&name(bad)), "{bad}");
+        }
+        for ok in ["mailto:a@myapp.test", "spiffe://myapp.test/x", "https://127.0.0.1:8443/"] {
+            assert!(set.permits(&SubjectName::uri(ok).unwrap()), "{ok}");
+        }
+        for bad in [
+            "mailto:a@evil.com",
+            "MAILTO:a%40evil.com",
+            "mailto:a@myapp.test,b@evil.com",
+            "mailto:?subject=x",
+            "urn:x",
+        ] {
+            assert!(!set.permits(&SubjectName::uri(bad).unwrap()), "{bad}");
         }
     }
 

@@ -33,10 +33,12 @@ mod identity;
 mod key_storage;
 mod leaf;
 mod names;
+pub mod our_roots;
 mod output;
 mod output_target;
 mod permits;
 mod root;
+pub mod store_lock;
 pub mod trust;
 
 pub use atomic_file::{Mode, Owner};

@@ -1,7 +1,25 @@
 //! The `localca` command: parses, calls the library, prints. Exit 0 on success, 1 on failure,
 //! 2 on a usage error (clap's, and ours: no names, --days out of range, mkcert's single-dash flags).
 
+// Printing that never panics on a closed pipe (see console.rs). Defined before the modules so
+// that they replace std's macros everywhere in this binary.
+macro_rules! println {
+    () => { $crate::console::out(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::console::out(format_args!($($arg)*), true) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::console::out(format_args!($($arg)*), false) };
+}
+macro_rules! eprintln {
+    () => { $crate::console::err(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::console::err(format_args!($($arg)*), true) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::console::err(format_args!($($arg)*), false) };
+}
+
 mod cli;
+mod console;
 
 use std::process::ExitCode;
 
@@ -19,7 +37,10 @@ fn main() -> ExitCode {
                     eprintln!("{note}");
                 }
             }
-            cli::run(args)
+            cli::run(args).and_then(|()| match console::stdout_error() {
+                Some(e) => Err(cli::Failure::new(format!("writing to standard output: {e}"), None)),
+                None => Ok(()),
+            })
         }
     };
     match result {

@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 /// X.520 serialNumber (2.5.4.5), the subject attribute that tells one user's roots apart.
 const SERIAL_NUMBER_ATTRIBUTE: &[u64] = &[2, 5, 4, 5];
 
+/// The subject organisation of every localca root: part of how a root is told to be ours
+/// ([`crate::our_roots`]).
+pub const ROOT_ORGANIZATION: &str = "localca development CA";
+
 /// How long a root is valid.
 pub const ROOT_VALIDITY_DAYS: i64 = 3652;
 
@@ -73,7 +77,7 @@ impl RootCa {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::OrganizationName, "localca development CA");
+        dn.push(DnType::OrganizationName, ROOT_ORGANIZATION);
         dn.push(DnType::OrganizationalUnitName, profile.user_at_host.as_str());
         dn.push(DnType::CommonName, format!("localca {}", profile.user_at_host));
         let serial = random_serial()?;

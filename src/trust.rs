@@ -66,12 +66,12 @@ pub struct StoreReport {
 pub fn root_cert(root: &RootCertificate) -> RootCert {
     let sha256_hex = root.fingerprint_hex();
     let nickname = format!("localca {} {}", root.user_at_host(), &sha256_hex[..8]);
-    RootCert { der: root.certificate_der().to_vec(), sha256_hex, nickname }
+    RootCert { der: root.certificate_der().to_vec(), sha256_hex, nickname, pem_file: None }
 }
 
 /// A [`RootCert`] for a certificate found in a store (an earlier root), to remove it.
 pub fn found_root_cert(label: &str, der: &[u8]) -> RootCert {
-    RootCert { der: der.to_vec(), sha256_hex: sha256_hex(der), nickname: label.to_string() }
+    RootCert { der: der.to_vec(), sha256_hex: sha256_hex(der), nickname: label.to_string(), pem_file: None }
 }
 
 pub use crate::root::sha256_hex;
@@ -136,13 +136,18 @@ pub fn status(stores: &[Box<dyn TrustStore>], root: &RootCert) -> Vec<StoreRepor
 }
 
 /// localca roots other than `ours` still installed, as (store kind, location, label, fingerprint).
+/// Certificates merely labelled `localca` that are not localca roots by content are left out.
 pub fn other_roots(
     stores: &[Box<dyn TrustStore>],
     ours: &str,
 ) -> Vec<(&'static str, String, String, String)> {
     let mut found = Vec::new();
     for store in stores.iter().filter(|s| s.detect() == Detection::Present) {
+        // A label is a hint; only the content says a root is ours (crate::our_roots).
         for root in store.localca_roots().unwrap_or_default() {
+            if !crate::our_roots::is_localca_root(&root.der) {
+                continue;
+            }
             let fp = sha256_hex(&root.der);
             let location = store.location();
             // One line per root and store, however many labels it is filed under there.

@@ -147,6 +147,11 @@ fn trust_stores_install_uninstall_end_to_end() {
             .env("TOOL_EXPORT", r#""$LOCALCA_BIN" ca export --out "$1""#)
             .env("TOOL_STATUS", r#""$LOCALCA_BIN" status"#)
             .env("PREPARE_PKI_NSSDB", "0")
+            // examples/tls_probe (the rustls-platform-verifier client), built beside the binary
+            .env(
+                "PROBE_RUST_CLIENT",
+                Path::new(env!("CARGO_BIN_EXE_localca")).with_file_name("examples").join("tls_probe"),
+            )
             .env("KNOWN_FAILURES", known);
     });
 }
@@ -156,4 +161,25 @@ fn trust_stores_install_uninstall_end_to_end() {
 #[test]
 fn trust_stores_degrade_one_at_a_time() {
     run_sandboxed("tests/stores/degraded", |_| {});
+}
+
+/// A corporate root filed as `localca.crt` and under a Java alias `localca-corp` is not ours:
+/// `status` does not list it, `uninstall --fingerprint` refuses it. See tests/stores/foreign-roots.
+#[test]
+fn trust_stores_foreign_roots_are_never_ours() {
+    run_sandboxed("tests/stores/foreign-roots", |_| {});
+}
+
+/// Installs at the same moment take turns: the system bundle gains exactly one copy of each root.
+/// See tests/stores/concurrent-installs.
+#[test]
+fn trust_stores_concurrent_installs_take_turns() {
+    run_sandboxed("tests/stores/concurrent-installs", |_| {});
+}
+
+/// Without root: no tool from the user's PATH runs as root, and the printed commands copy the CA
+/// home's root.pem with system tools. See tests/stores/sudo-path.
+#[test]
+fn trust_stores_advice_uses_system_tools_and_a_stable_file() {
+    run_sandboxed("tests/stores/sudo-path", |_| {});
 }

@@ -100,7 +100,12 @@ mod tests {
     #[test]
     fn advice_is_absent_and_uninstall_succeeds() {
         let store = wsl_windows_store();
-        let root = RootCert { der: vec![0x30], sha256_hex: "00".into(), nickname: "localca x".into() };
+        let root = RootCert {
+            der: vec![0x30],
+            sha256_hex: "00".into(),
+            nickname: "localca x".into(),
+            pem_file: None,
+        };
         match store.detect() {
             Detection::Absent { reason, fix } => {
                 assert!(reason.contains("Windows certificate store"));

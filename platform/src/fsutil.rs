@@ -118,6 +118,49 @@ impl Drop for TempFile {
     }
 }
 
+/// A PEM file holding exactly one root, for a tool (or a printed command) to read.
+#[derive(Debug)]
+pub enum RootPemFile {
+    /// The caller's own file ([`crate::RootCert::pem_file`]).
+    Given(PathBuf),
+    /// A new world-readable temporary file.
+    Temp(TempFile),
+}
+
+impl RootPemFile {
+    /// The caller's file when it holds exactly `root` and we are not root (root never hands a
+    /// path in a user's folder to a tool); else a temporary file.
+    pub fn new(root: &crate::RootCert, is_root: bool) -> Result<RootPemFile, StoreError> {
+        use std::io::Read;
+        if let (Some(path), false) = (&root.pem_file, is_root) {
+            let mut bytes = Vec::new();
+            let read = File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut bytes));
+            if read.is_ok() && crate::pem::certificates_in_file(&bytes) == [root.der.clone()] {
+                return Ok(RootPemFile::Given(path.clone()));
+            }
+        }
+        let tmp = TempFile::new(crate::pem::to_pem(&root.der).as_bytes(), ".pem")?;
+        // sudo'd tools, or a user running a printed command, must be able to read it.
+        tmp.make_world_readable()?;
+        Ok(RootPemFile::Temp(tmp))
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        match self {
+            RootPemFile::Given(path) => path,
+            RootPemFile::Temp(tmp) => tmp.path(),
+        }
+    }
+
+    /// Keeps a temporary file after drop: a printed command names it.
+    pub fn keep(&mut self) {
+        if let RootPemFile::Temp(tmp) = self {
+            tmp.keep();
+        }
+    }
+}
+
 /// Gives `path` back to `owner` (uid, gid) when set, not following a final symlink: the Java
 /// keystore keeps its owner after keytool rewrote it as root.
 #[cfg(unix)]

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fsutil::TempFile;
-use crate::pem::{pem_certificates, to_pem};
+use crate::fsutil::RootPemFile;
+use crate::pem::pem_certificates;
 use crate::runner::{find_tool, run_as_root, Cmd};
 use crate::{Detection, FoundRoot, RootCert, StoreError, TrustStore};
 
@@ -243,9 +243,7 @@ impl TrustStore for JavaStore {
         if self.is_installed(root)? {
             return Ok(());
         }
-        let mut pem = TempFile::new(to_pem(&root.der).as_bytes(), ".pem")?;
-        // sudo'd keytool, or a user running the printed command, must be able to read it.
-        pem.make_world_readable()?;
+        let mut pem = RootPemFile::new(root, self.is_root)?;
         let import = self
             .keytool()?
             .args(["-importcert", "-noprompt", "-alias"])

@@ -49,6 +49,10 @@ pub struct RootCert {
     pub sha256_hex: String,
     /// The label stores file it under: `localca <user>@<host> <first 8 hex of the fingerprint>`.
     pub nickname: String,
+    /// A file of the caller's holding exactly this certificate (PEM), e.g. the CA home's
+    /// `root.pem`: commands printed for the user to run name it, never a temporary file that
+    /// a `/tmp` clean-up removes and another user may then plant.
+    pub pem_file: Option<PathBuf>,
 }
 
 /// Whether a store exists on this machine.

@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::context::{Scope, StoreContext};
-use crate::fsutil::TempFile;
-use crate::pem::{normalize_fingerprint, pem_certificates, to_pem};
+use crate::fsutil::{RootPemFile, TempFile};
+use crate::pem::{normalize_fingerprint, pem_certificates};
 use crate::plist::{self, Value};
 use crate::runner::{run_as_root, Cmd, Output};
 use crate::{Detection, FoundRoot, RootCert, StoreError, TrustStore};
@@ -343,11 +343,12 @@ impl TrustStore for KeychainStore {
         if self.is_installed(root)? {
             return Ok(());
         }
-        let mut pem = TempFile::new(to_pem(&root.der).as_bytes(), ".pem")?;
-        pem.make_world_readable()?;
+        let mut pem = RootPemFile::new(root, self.is_root)?;
         let add = add_trusted_cert_cmd(self.security()?, self.scope, &self.keychain, pem.path());
         if self.scope == Scope::User {
-            eprintln!("localca: macOS will ask you to confirm the change to your certificate trust settings");
+            crate::runner::note(
+                "macOS will ask you to confirm the change to your certificate trust settings",
+            );
         }
         let why = format!("trusting the root in {}", self.keychain.display());
         if let Err(e) = self.change(&why, &[add]) {
@@ -376,8 +377,7 @@ impl TrustStore for KeychainStore {
         let security = self.security()?;
         let settings = self.trust_settings()?;
         let has_settings = ours.iter().any(|c| settings.iter().any(|t| t.sha1_hex == c.sha1_hex));
-        let mut pem = TempFile::new(to_pem(&root.der).as_bytes(), ".pem")?;
-        pem.make_world_readable()?;
+        let mut pem = RootPemFile::new(root, self.is_root)?;
         let mut cmds = Vec::new();
         if has_settings {
             cmds.push(remove_trusted_cert_cmd(security, self.scope, pem.path()));
@@ -386,7 +386,9 @@ impl TrustStore for KeychainStore {
         sha1s.dedup();
         cmds.extend(sha1s.iter().map(|sha1| delete_certificate_cmd(security, sha1, &self.keychain)));
         if has_settings && self.scope == Scope::User {
-            eprintln!("localca: macOS will ask you to confirm the change to your certificate trust settings");
+            crate::runner::note(
+                "macOS will ask you to confirm the change to your certificate trust settings",
+            );
         }
         let why = format!("removing the root from {}", self.keychain.display());
         if let Err(e) = self.change(&why, &cmds) {

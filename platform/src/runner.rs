@@ -25,6 +25,11 @@ const EXTRA_DIRS: &[&str] = &[
     "/usr/local/opt/nss/bin",
 ];
 
+/// The only folders whose tools run as root through sudo: the system's own, never the user's
+/// `PATH` (a `~/bin/update-ca-certificates` would otherwise run as root, bypassing sudo's
+/// `secure_path`).
+pub const SYSTEM_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
 /// Finds `name` on `PATH`, then in the usual system folders.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
     if let Ok(path) = which::which(name) {
@@ -140,6 +145,53 @@ impl Cmd {
     }
 }
 
+/// `name` in [`SYSTEM_DIRS`], the first found.
+pub fn system_tool(name: &str) -> Option<PathBuf> {
+    SYSTEM_DIRS.iter().map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
+}
+
+/// Whether `path` and every folder above it belong to root and nobody else can write them (a
+/// JDK's keytool under /usr/lib/jvm, say): a program root may run.
+#[cfg(unix)]
+fn root_controlled(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(real) = path.canonicalize() else {
+        return false;
+    };
+    real.ancestors().all(|p| std::fs::metadata(p).is_ok_and(|m| m.uid() == 0 && m.mode() & 0o022 == 0))
+}
+
+#[cfg(not(unix))]
+fn root_controlled(_path: &Path) -> bool {
+    false
+}
+
+impl Cmd {
+    /// The same command with a program root may run: a root-controlled absolute path as it is,
+    /// else the tool of that name from [`SYSTEM_DIRS`]. Anything else is refused.
+    fn for_root(&self) -> Result<Cmd, StoreError> {
+        if self.program.is_absolute() && root_controlled(&self.program) {
+            return Ok(self.clone());
+        }
+        let name = self.program.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        match system_tool(name) {
+            Some(program) => Ok(Cmd { program, args: self.args.clone() }),
+            None => Err(StoreError::Unexpected(format!(
+                "refusing to run {} as root: it is not in {} and not a root-owned path",
+                self.program.display(),
+                SYSTEM_DIRS.join(", ")
+            ))),
+        }
+    }
+}
+
+/// One `localca: …` line on standard error. A closed stderr (`2>&1 | head -1`) is ignored: a
+/// message must never abort a store change half-way, as `eprintln!` would by panicking.
+pub fn note(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "localca: {message}");
+}
+
 /// Quotes `arg` for a POSIX shell when it holds anything but plainly safe characters.
 pub fn shell_quote(arg: &str) -> String {
     let safe = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
@@ -160,15 +212,16 @@ pub fn run_as_root(is_root: bool, store: &str, why: &str, cmds: &[Cmd]) -> Resul
     if is_root {
         return cmds.iter().map(Cmd::run).collect();
     }
+    let cmds = cmds.iter().map(Cmd::for_root).collect::<Result<Vec<_>, _>>()?;
     let needs_root = || StoreError::NeedsRoot {
         store: store.to_string(),
         commands: cmds.iter().map(|c| format!("sudo {}", c.display())).collect::<Vec<_>>().join(" && "),
     };
-    let Some(sudo) = find_tool("sudo") else {
+    let Some(sudo) = system_tool("sudo") else {
         return Err(needs_root());
     };
     let non_interactive = if std::io::stdin().is_terminal() {
-        eprintln!("localca: {why} needs root; running it with sudo");
+        note(&format!("{why} needs root; running it with sudo"));
         false
     } else if Cmd::new(&sudo).args(["-n", "true"]).run().is_ok() {
         true
@@ -210,15 +263,29 @@ mod tests {
             eprintln!("SKIPPED: sudo is installed, it would be used");
             return;
         }
-        let cmds =
-            [Cmd::new("install").args(["-m", "0644", "/tmp/a b", "/x"]), Cmd::new("update-ca-certificates")];
+        let cmds = [Cmd::new("install").args(["-m", "0644", "/tmp/a b", "/x"]), Cmd::new("true")];
         match run_as_root(false, "system", "testing", &cmds) {
             Err(StoreError::NeedsRoot { store, commands }) => {
                 assert_eq!(store, "system");
-                assert_eq!(commands, "sudo install -m 0644 '/tmp/a b' /x && sudo update-ca-certificates");
+                assert_eq!(commands, "sudo /usr/bin/install -m 0644 '/tmp/a b' /x && sudo /usr/bin/true");
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn root_runs_only_system_tools() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("update-ca-certificates");
+        std::fs::write(&fake, "#!/bin/sh\n").unwrap();
+        // A tool from a folder the user controls becomes the system's tool of that name, or is refused.
+        let echo = Cmd::new(dir.path().join("echo")).arg("x").for_root().unwrap();
+        assert!(SYSTEM_DIRS.iter().any(|d| echo.program == Path::new(d).join("echo")), "{echo:?}");
+        let planted = Cmd::new(dir.path().join("no-such-system-tool")).for_root();
+        assert!(matches!(planted, Err(StoreError::Unexpected(m)) if m.contains("refusing to run")));
+        // A root-owned absolute path (when the tests run as root, the temp folder is not one).
+        let sh = Cmd::new("/bin/sh").for_root().unwrap();
+        assert!(sh.program.is_absolute());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::distro::Distro;
-use crate::fsutil::{io_err, write_atomic, TempFile};
+use crate::fsutil::{io_err, write_atomic, RootPemFile};
 use crate::pem::{certificates_in_file, pem_certificates, to_pem};
 use crate::runner::{find_tool, run_as_root, Cmd};
 use crate::{Detection, FoundRoot, RootCert, StoreError, TrustStore};
@@ -263,12 +263,11 @@ impl TrustStore for SystemStore {
             write_atomic(&dest, pem.as_bytes(), 0o644)?;
             refresh.run()?;
         } else {
-            let mut tmp = TempFile::new(pem.as_bytes(), ".crt")?;
-            tmp.make_world_readable()?;
+            let mut tmp = RootPemFile::new(root, self.is_root)?;
             let copy = Cmd::new("install").args(["-m", "0644"]).arg(tmp.path()).arg(&dest);
             let why = format!("adding the root to {}", self.location());
             if let Err(e) = run_as_root(false, "system", &why, &[copy, refresh]) {
-                // The printed commands name the temporary file: leave it for the user.
+                // The printed commands name the file: a temporary one stays for the user.
                 if matches!(e, StoreError::NeedsRoot { .. }) {
                     tmp.keep();
                 }

@@ -205,7 +205,9 @@ impl WindowsStore {
     /// The one line printed before Windows shows its confirmation dialog (user store only).
     fn announce(&self, what: &str) {
         if self.scope == Scope::User {
-            eprintln!("localca: Windows will ask you to confirm {what} the root certificate; answer Yes");
+            crate::runner::note(&format!(
+                "Windows will ask you to confirm {what} the root certificate; answer Yes"
+            ));
         }
     }
 }

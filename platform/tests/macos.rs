@@ -17,6 +17,7 @@ fn root() -> RootCert {
         der: pem_certificates(C_PEM).remove(0),
         sha256_hex: C_SHA256.into(),
         nickname: "localca root@host 9bbd0e55".into(),
+        pem_file: None,
     }
 }
 

@@ -28,7 +28,12 @@ fn certs() -> Option<(RootCert, Vec<u8>)> {
     let der = std::fs::read(&root_path).unwrap_or_else(|e| panic!("{root_path:?}: {e}"));
     let leaf = std::fs::read(&leaf_path).unwrap_or_else(|e| panic!("{leaf_path:?}: {e}"));
     // The store identifies the root by its bytes; the fingerprint is not used here.
-    let root = RootCert { der, sha256_hex: "0".repeat(64), nickname: "localca wine@test 00000000".into() };
+    let root = RootCert {
+        der,
+        sha256_hex: "0".repeat(64),
+        nickname: "localca wine@test 00000000".into(),
+        pem_file: None,
+    };
     Some((root, leaf))
 }
 

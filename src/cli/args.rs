@@ -192,9 +192,13 @@ pub struct CertArgs {
     /// Write a PKCS#12 bundle with the default name (<first name>.p12).
     #[arg(long)]
     pub pkcs12: bool,
-    /// Password of the PKCS#12 bundle.
-    #[arg(long, value_name = "PASSWORD", default_value = localca::DEFAULT_P12_PASSWORD)]
-    pub p12_password: String,
+    /// Password of the PKCS#12 bundle (default: changeit). Other users can read a password given
+    /// here in the process list: prefer --p12-password-file or $LOCALCA_P12_PASSWORD.
+    #[arg(long, value_name = "PASSWORD")]
+    pub p12_password: Option<String>,
+    /// Read the PKCS#12 password from the first line of FILE.
+    #[arg(long, value_name = "FILE", conflicts_with = "p12_password")]
+    pub p12_password_file: Option<PathBuf>,
     #[command(flatten)]
     pub root: RootArgs,
 }

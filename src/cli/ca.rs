@@ -1,6 +1,6 @@
 //! `localca ca …`: path, show, export, create.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use localca::{CaHome, Identity, KeyMove, KeyStorage, Mode, RootCertificate};
 use serde_json::json;
@@ -47,8 +47,7 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
                         Some("add --out FILE, or redirect the output"),
                     ));
                 }
-                None => std::io::stdout()
-                    .write_all(&bytes)
+                None => crate::console::out_bytes(&bytes)
                     .map_err(|e| Failure::new(format!("writing to standard output: {e}"), None))?,
             }
             Ok(())

@@ -35,6 +35,7 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
     // A bad output path (missing or unwritable folder, a folder, a block device) fails here,
     // before a CA is created.
     localca::check_outputs(&paths)?;
+    let p12_password = p12_password(&args)?;
 
     let (root, created) = home.load_or_create(&new_root_profile)?;
     match &created {
@@ -47,7 +48,7 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         Some(req) => root.sign_request(req, &profile)?,
         None => root.issue(&names, &profile)?,
     };
-    localca::write_leaf(&leaf, &root, &paths, &args.p12_password, home.owner())?;
+    localca::write_leaf(&leaf, &root, &paths, &p12_password, home.owner())?;
 
     // When a file goes to standard output, the report goes to standard error.
     let to_stdout =
@@ -125,6 +126,44 @@ fn read_csr(path: &PathBuf) -> Result<Vec<u8>, Failure> {
     // Read one byte past the limit, so an oversized file is refused without reading all of it.
     file.take(MAX_CSR_BYTES + 1).read_to_end(&mut bytes).map_err(fail)?;
     Ok(bytes)
+}
+
+/// The PKCS#12 password: from --p12-password-file, else --p12-password, else
+/// $LOCALCA_P12_PASSWORD (read here, not by clap, so that it never conflicts with the file), else
+/// the default.
+fn p12_password(args: &CertArgs) -> Result<String, Failure> {
+    let Some(path) = &args.p12_password_file else {
+        let from_env = || std::env::var("LOCALCA_P12_PASSWORD").ok().filter(|p| !p.is_empty());
+        return Ok(args
+            .p12_password
+            .clone()
+            .or_else(from_env)
+            .unwrap_or_else(|| localca::DEFAULT_P12_PASSWORD.into()));
+    };
+    const MAX: u64 = 4096;
+    let unreadable =
+        |e: std::io::Error| Failure::new(format!("--p12-password-file {}: {e}", path.display()), None);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX + 1).read_to_end(&mut bytes)).map_err(unreadable)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::new(format!("--p12-password-file {}: not UTF-8 text", path.display()), None))?;
+    if text.len() as u64 > MAX {
+        return Err(Failure::new(
+            format!(
+                "--p12-password-file {}: larger than {MAX} bytes; it should hold one line",
+                path.display()
+            ),
+            None,
+        ));
+    }
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() {
+        return Err(Failure::new(
+            format!("--p12-password-file {}: no password on its first line", path.display()),
+            Some("write the password alone on the first line of the file"),
+        ));
+    }
+    Ok(password.to_string())
 }
 
 fn output_paths(args: &CertArgs, names: &[SubjectName]) -> OutputPaths {

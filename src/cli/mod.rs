@@ -30,7 +30,7 @@ impl From<localca::Error> for Failure {
 }
 
 impl Failure {
-    fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
+    pub fn new(message: impl Into<String>, hint: Option<&str>) -> Failure {
         Failure { message: message.into(), hint: hint.map(String::from), code: 1 }
     }
 

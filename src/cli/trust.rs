@@ -71,7 +71,9 @@ pub fn install(
             root
         }
     };
-    let cert = trust::root_cert(&root);
+    let mut cert = trust::root_cert(&root);
+    // Printed commands name the CA's own root.pem, not a temporary copy.
+    cert.pem_file = std::path::absolute(home.cert_path()).ok();
     if root.name_constraints().is_none() && !home.created_unconstrained_here(&cert.sha256_hex) {
         eprintln!(
             "warning: this root has no name constraints and was not created here with \
@@ -80,7 +82,9 @@ pub fn install(
     }
     let stores = trust::stores(identity, selected(stores), scope(stores));
     println!("Installing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
+    let lock = store_lock()?;
     let reports = with_progress(&stores, "installing in", |one| trust::install(one, &cert));
+    drop(lock);
     print_reports(&reports);
     let any_trusted =
         reports.iter().any(|r| matches!(r.outcome, Outcome::Installed | Outcome::AlreadyInstalled));
@@ -127,9 +131,12 @@ pub fn uninstall(
         }
         Err(e) => return Err(e.into()),
     };
-    let cert = trust::root_cert(&root);
+    let mut cert = trust::root_cert(&root);
+    cert.pem_file = std::path::absolute(home.cert_path()).ok();
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
+    let lock = store_lock()?;
     let reports = with_progress(&stores, "removing from", |one| trust::uninstall(one, &cert));
+    drop(lock);
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
@@ -173,14 +180,47 @@ fn uninstall_other(
     let fingerprint = localca::fingerprint::resolve(prefix, found.iter().map(|(fp, _)| fp.as_str()))?;
     let (_, root) = found.iter().find(|(fp, _)| fp == fingerprint).expect("resolved from this list");
     let cert = trust::found_root_cert(&root.label, &root.der);
+    // Filed under a localca-like label is not enough: only our own roots are ever removed.
+    if let Some(why) = localca::our_roots::why_not_localca_root(&root.der) {
+        return Err(Failure::new(
+            format!("refusing to remove {:?} ({fingerprint}): it is not a localca root ({why})", root.label),
+            Some("localca removes only roots it made; remove other certificates with your system's tools"),
+        ));
+    }
     println!("Removing {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
+    let lock = store_lock()?;
     let reports = trust::uninstall(stores, &cert);
+    drop(lock);
     print_reports(&reports);
     failures(&reports, "remove")?;
     if home.is_marked_installed(fingerprint) {
         home.set_installed(None)?;
+        super::env::refresh_files(home, None);
     }
     Ok(())
+}
+
+/// The machine-wide lock around store changes. Waits (saying so) for another localca; without a
+/// usable lock file, warns and goes on unprotected.
+fn store_lock() -> Result<Option<localca::store_lock::StoreLock>, Failure> {
+    use localca::store_lock::{StoreLock, StoreLockError};
+    let on_wait = |path: &std::path::Path| {
+        eprintln!(
+            "Waiting for another localca to finish changing the trust stores (lock {})…",
+            path.display()
+        )
+    };
+    match StoreLock::acquire(on_wait) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(e @ StoreLockError::Unavailable { .. }) => {
+            eprintln!("warning: {e}; going on without it");
+            Ok(None)
+        }
+        Err(e @ StoreLockError::Busy { .. }) => Err(Failure::new(
+            e.to_string(),
+            Some("if no localca is running, find the holder with `fuser -v` on that file"),
+        )),
+    }
 }
 
 fn confirm(question: &str) -> Result<bool, Failure> {

@@ -39,7 +39,8 @@ const req = https.get(url, { lookup, agent: false, timeout: 10000 }, (res) => {
 });
 req.on('timeout', () => { req.destroy(new Error('timeout')); });
 req.on('error', (e) => {
-  if (e.code && CERT_ERRORS.has(e.code)) finish(`reject: ${e.code}: ${e.message}`);
+  // Node reports a name-constraint violation with code UNSPECIFIED: judge by OpenSSL's message.
+  if ((e.code && CERT_ERRORS.has(e.code)) || /subtree violation/.test(e.message)) finish(`reject: ${e.code}: ${e.message}`);
   else finish(`error: ${e.code || ''} ${e.message}`);
 });
 setTimeout(() => finish('error: overall timeout'), 15000).unref();

@@ -67,6 +67,7 @@ pub fn make_root(dir: &Path, cn: &str) -> TestRoot {
         der: std::fs::read(&der_path).unwrap(),
         nickname: format!("localca test@host {}", &hex[..8]),
         sha256_hex: hex,
+        pem_file: None,
     };
     TestRoot { root, pem_path }
 }

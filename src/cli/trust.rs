@@ -140,8 +140,12 @@ pub fn uninstall(
     print_reports(&reports);
     failures(&reports, "remove")?;
     home.set_installed(None)?;
+    // Empty the env files a shell may point at; never create them here (a failed delete must
+    // leave the CA home as it was).
     let had_env_files = home.env_file(localca::EnvFile::Bundle).exists();
-    super::env::refresh_files(home, None);
+    if had_env_files {
+        super::env::refresh_files(home, None);
+    }
     if delete_ca {
         let deletion = home.delete()?;
         if deletion.folder_removed {

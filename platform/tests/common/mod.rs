@@ -84,3 +84,6 @@ pub fn have(tool: &str) -> bool {
     }
     ok
 }
+
+// `skip(test, reason, fixable)`: the same as the main crate's tests use.
+include!("../../../tests/lib/skip.rs");

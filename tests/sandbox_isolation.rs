@@ -54,6 +54,7 @@ if [ -x /etc/ca-certificates/update.d/jks-keystore ] && command -v dpkg >/dev/nu
     log_after=$(wc -l < /var/log/dpkg.log)
     [ "$log_after" -gt "$log_before" ] || { echo "the Java hook did not run dpkg inside the sandbox" >&2; exit 1; }
     echo "dpkg log inside the sandbox: $log_before -> $log_after lines"
+    tail -n +"$((log_before + 1))" /var/log/dpkg.log | sed 's/^/dpkg: /'
 fi
 echo "$probe"
 "#;
@@ -91,15 +92,11 @@ fn changes(before: &BTreeMap<PathBuf, String>, after: &BTreeMap<PathBuf, String>
         .collect()
 }
 
-/// Lines of dpkg's log written during the run that concern the Java store's package.
-fn our_dpkg_log_lines(before_len: u64) -> Vec<String> {
+/// Lines added to the host's dpkg log since it was `before_len` bytes long.
+fn new_host_dpkg_log_lines(before_len: u64) -> Vec<String> {
     let text = fs::read("/var/log/dpkg.log").unwrap_or_default();
     let start = usize::try_from(before_len).unwrap_or(0).min(text.len());
-    String::from_utf8_lossy(&text[start..])
-        .lines()
-        .filter(|l| l.contains("ca-certificates"))
-        .map(str::to_string)
-        .collect()
+    String::from_utf8_lossy(&text[start..]).lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -134,18 +131,21 @@ fn sandboxed_install_leaves_the_host_byte_identical() {
     let after = snapshot();
     let changed = changes(&before, &after);
     if !changed.is_empty() {
-        // dpkg state is the machine's: apt run by someone else meanwhile changes it too. Then
-        // what must hold is that nothing about our run reached it.
-        let ours = our_dpkg_log_lines(log_len);
-        let ours_elsewhere: Vec<&String> = changed
+        // dpkg state is the machine's: apt, or a run of some other test that is not sandboxed,
+        // changes it too meanwhile. Then what must hold is that none of what dpkg logged inside
+        // the sandbox (time-stamped lines) reached the host's log, and nothing else changed.
+        let inside: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("dpkg: ")).collect();
+        let host_new = new_host_dpkg_log_lines(log_len);
+        let leaked: Vec<&String> = host_new.iter().filter(|l| inside.contains(&l.as_str())).collect();
+        let elsewhere: Vec<&String> = changed
             .iter()
             .filter(|c| !c.starts_with("/var/lib/dpkg/") && !c.starts_with("/var/log/"))
             .collect();
         assert!(
-            ours.is_empty() && ours_elsewhere.is_empty(),
-            "the sandboxed run changed the host: {changed:#?}\nnew dpkg log lines: {ours:#?}"
+            !inside.is_empty() && leaked.is_empty() && elsewhere.is_empty(),
+            "the sandboxed run changed the host: {changed:#?}\nits dpkg log lines on the host: {leaked:#?}"
         );
-        eprintln!("note: dpkg state changed meanwhile, not by this run: {changed:?}");
+        eprintln!("note: dpkg state changed meanwhile, not by this run: {changed:?}\n{host_new:#?}");
     }
     // Everything written to /tmp inside (update-ca-certificates' temp files too) went to the
     // sandbox's own /tmp. (Other processes on a shared machine come and go in the host's /tmp, so

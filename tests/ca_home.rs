@@ -345,7 +345,7 @@ fn as_sudo_from_nobody(mut cmd: Command) -> Command {
 #[test]
 fn under_sudo_the_default_home_is_the_invoking_users() {
     if !is_root() {
-        eprintln!("skipped: needs root");
+        skip("under_sudo_the_default_home_is_the_invoking_users", "needs root", false);
         return;
     }
     let env = Env::new();
@@ -407,7 +407,7 @@ fn owner(path: &Path) -> (u32, u32) {
 #[test]
 fn under_sudo_created_files_belong_to_the_invoking_user() {
     if !is_root() {
-        eprintln!("skipped: needs root");
+        skip("under_sudo_created_files_belong_to_the_invoking_user", "needs root", false);
         return;
     }
     let mut env = Env::new();
@@ -455,7 +455,7 @@ fn under_sudo_created_files_belong_to_the_invoking_user() {
 #[test]
 fn under_sudo_created_parent_folders_belong_to_the_invoking_user() {
     if !is_root() {
-        eprintln!("skipped: needs root");
+        skip("under_sudo_created_parent_folders_belong_to_the_invoking_user", "needs root", false);
         return;
     }
     let env = Env::new();

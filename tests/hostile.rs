@@ -78,11 +78,11 @@ impl Ns {
     /// `None` (after printing why) when not root or namespaces are unavailable.
     fn new(test: &str) -> Option<Ns> {
         if !is_root() {
-            eprintln!("{test}: skipped: needs root (mount namespaces, tmpfs, read-only mounts)");
+            skip(test, "needs root (mount namespaces, tmpfs, read-only mounts)", false);
             return None;
         }
         if !have("unshare") || !have("nsenter") {
-            eprintln!("{test}: skipped: unshare/nsenter (util-linux) not installed");
+            skip(test, "unshare/nsenter (util-linux) not installed", true);
             return None;
         }
         let mut cmd = Command::new("unshare");
@@ -102,7 +102,7 @@ impl Ns {
             == fs::read_link("/proc/self/ns/mnt").ok()
         {
             if start.elapsed() > Duration::from_secs(5) {
-                eprintln!("{test}: skipped: unshare -m did not make a namespace");
+                skip(test, "unshare -m did not make a namespace", false);
                 return None;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -207,7 +207,7 @@ fn symlinked_outputs_are_replaced_never_followed() {
     // "From the first byte": the temp file of a key is created 0600 (O_CREAT|O_EXCL), never
     // chmod-ed afterwards.
     if !have("strace") {
-        eprintln!("first-byte mode check skipped: strace not installed");
+        skip("symlinked_outputs_are_replaced_never_followed (first-byte mode)", "strace not installed", true);
         return;
     }
     let mut cmd = Command::new("strace");
@@ -218,7 +218,11 @@ fn symlinked_outputs_are_replaced_never_followed() {
     let out = with_env_of(cmd, &env).output().unwrap();
     let trace = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && trace.contains("PTRACE") {
-        eprintln!("first-byte mode check skipped: ptrace not permitted");
+        skip(
+            "symlinked_outputs_are_replaced_never_followed (first-byte mode)",
+            "ptrace not permitted",
+            false,
+        );
         return;
     }
     assert!(out.status.success(), "{trace}");
@@ -398,7 +402,7 @@ fn home_unset() {
     assert_eq!(run_command(cmd).code, 0);
 
     if !is_root() {
-        eprintln!("home_unset: the HOME-less default home part skipped: needs root to run as nobody");
+        skip("home_unset (HOME-less default home)", "needs root to run as nobody", false);
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -500,7 +504,11 @@ fn oversized_csr_is_refused_with_bounded_memory() {
             .expect("time's output");
         assert!(kb < 50 * 1024, "peak RSS {kb} kB for a 60 MB CSR");
     } else {
-        eprintln!("RSS part skipped: /usr/bin/time (package time) not installed");
+        skip(
+            "oversized_csr_is_refused_with_bounded_memory (RSS)",
+            "/usr/bin/time (package time) not installed",
+            true,
+        );
         assert_one_line_error(&env.run(&["cert", "--csr", "big.csr"]), "60 MB CSR");
     }
     // Endless inputs end promptly too.

@@ -15,14 +15,17 @@
 //! scenario as `KNOWN_FAILURES`; it is empty by default.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+/// Prints the skip and records it for tests/run's summary (tests/common::skip).
 fn skip(reason: &str) {
     println!("trust_linux: SKIPPED: {reason}");
-    eprintln!("trust_linux: SKIPPED: {reason}");
+    common::skip("trust_linux", reason, false);
 }
 
 fn is_root() -> bool {

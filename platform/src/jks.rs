@@ -7,6 +7,14 @@
 //! entry count, then per entry a tag (1 = private key, 2 = trusted certificate), the alias
 //! (u16-prefixed modified UTF-8), a u64 timestamp, and the entry's certificates (in version 2
 //! each preceded by its type, e.g. `X.509`), each u32-prefixed; a 20-byte SHA-1 digest ends it.
+//!
+//! Why not the `jks` crate (checked with 0.3.3, 2026-12): it does read Debian's keystore (all 144
+//! entries of `/etc/ssl/certs/java/cacerts`, checking the SHA-1 digest with the password), but it
+//! would make the platform crate, which is crypto-free by design (the CLI crate owns all crypto),
+//! depend on RustCrypto's `sha1`, and it brings asn1-rs 0.5 with syn 1, nom 7 and thiserror 1, older
+//! copies of crates already in the tree, plus by default rand and a p12-keystore release candidate.
+//! It is a young single-maintainer crate. For listing certificates, this reader is enough: it needs
+//! no password, and keytool, which makes every change, checks the digest.
 
 use crate::java::KeystoreEntry;
 

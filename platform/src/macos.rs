@@ -160,19 +160,19 @@ pub struct CertTrust {
 /// Whether one usage constraint (a dict of the `trustSettings` array) applies to TLS: no policy
 /// means every policy.
 fn applies_to_ssl(constraint: &Value) -> bool {
-    let by_oid = match constraint.get("kSecTrustSettingsPolicy") {
+    let by_oid = match plist::get(constraint, "kSecTrustSettingsPolicy") {
         None => None,
         Some(Value::Data(oid)) => Some(oid.as_slice() == SSL_POLICY_OID),
         Some(_) => Some(false),
     };
-    let by_name = match constraint.get("kSecTrustSettingsPolicyName") {
+    let by_name = match plist::get(constraint, "kSecTrustSettingsPolicyName") {
         None => None,
         Some(Value::String(name)) => Some(name == "sslServer"),
         Some(_) => Some(false),
     };
     // Restricted to one application or one host name: not a general trust.
-    let restricted = constraint.get("kSecTrustSettingsApplication").is_some()
-        || constraint.get("kSecTrustSettingsPolicyString").is_some();
+    let restricted = plist::get(constraint, "kSecTrustSettingsApplication").is_some()
+        || plist::get(constraint, "kSecTrustSettingsPolicyString").is_some();
     !restricted && by_oid.or(by_name).unwrap_or(true)
 }
 
@@ -185,9 +185,9 @@ fn ssl_trusted(settings: &[Value]) -> bool {
         return true;
     }
     for constraint in settings.iter().filter(|c| applies_to_ssl(c)) {
-        match constraint.get("kSecTrustSettingsResult") {
-            None | Some(Value::Integer(1 | 2)) => return true,
-            Some(Value::Integer(4)) => continue,
+        match plist::get(constraint, "kSecTrustSettingsResult").map(Value::as_signed_integer) {
+            None | Some(Some(1 | 2)) => return true,
+            Some(Some(4)) => continue,
             _ => return false,
         }
     }
@@ -199,14 +199,14 @@ fn ssl_trusted(settings: &[Value]) -> bool {
 pub fn parse_trust_settings(text: &str) -> Result<Vec<CertTrust>, StoreError> {
     let bad = |why: String| StoreError::Unexpected(format!("unexpected trust settings from security: {why}"));
     let top = plist::parse(text).map_err(bad)?;
-    let Some(Value::Dict(list)) = top.get("trustList") else {
+    let Some(Value::Dictionary(list)) = plist::get(&top, "trustList") else {
         return Err(bad("no trustList".into()));
     };
     Ok(list
         .iter()
         .map(|(sha1, entry)| CertTrust {
             sha1_hex: normalize_fingerprint(sha1),
-            ssl_trusted: match entry.get("trustSettings") {
+            ssl_trusted: match plist::get(entry, "trustSettings") {
                 Some(Value::Array(settings)) => ssl_trusted(settings),
                 _ => false,
             },

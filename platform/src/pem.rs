@@ -1,99 +1,23 @@
-//! PEM and fingerprint helpers: just enough base64 to move certificates between stores and the
-//! tools that manage them. No crypto: certificates are compared by their DER bytes.
+//! PEM and fingerprint helpers: moving certificates between stores and the tools that manage
+//! them. PEM and base64 are the `pem` crate's (not crypto: the platform crate stays crypto-free);
+//! certificates are compared by their DER bytes.
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Encodes `data` as standard base64 with padding, on one line.
-pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes standard base64, ignoring whitespace; `None` on any other invalid character.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    let mut padding = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b'\n' => continue,
-            _ => return None,
-        };
-        // Data after padding is malformed.
-        if padding > 0 {
-            return None;
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    // Leftover bits must be the zero filler of a short final group.
-    if bits >= 6 || padding > 2 {
-        return None;
-    }
-    Some(out)
-}
+use pem::{EncodeConfig, LineEnding, Pem};
 
 /// Wraps a DER certificate as PEM, 64 characters a line like OpenSSL, ending with a newline.
 pub fn to_pem(der: &[u8]) -> String {
-    let b64 = base64_encode(der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        // The alphabet is ASCII, so every chunk is valid UTF-8.
-        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
+    pem::encode_config(&Pem::new("CERTIFICATE", der), EncodeConfig::new().set_line_ending(LineEnding::LF))
 }
 
-/// Every `CERTIFICATE` block in `text`, decoded to DER, in order. Malformed blocks are skipped:
-/// a bundle with one bad entry still tells us about the others.
+/// Every `CERTIFICATE` (or OpenSSL `TRUSTED CERTIFICATE`) block in `text`, decoded to DER, in
+/// order. Malformed blocks are skipped: a bundle with one bad entry still tells us about the
+/// others (so each block is parsed on its own, where `pem::parse_many` would give up on all).
 pub fn pem_certificates(text: &str) -> Vec<Vec<u8>> {
-    let mut certs = Vec::new();
-    let mut body: Option<String> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line == "-----BEGIN CERTIFICATE-----" || line == "-----BEGIN TRUSTED CERTIFICATE-----" {
-            body = Some(String::new());
-        } else if line.starts_with("-----END ") {
-            if let Some(b) = body.take() {
-                if let Some(der) = base64_decode(&b) {
-                    certs.push(der);
-                }
-            }
-        } else if let Some(b) = body.as_mut() {
-            // Skip RFC 1421 headers, if any.
-            if !line.contains(':') {
-                b.push_str(line);
-            }
-        }
-    }
-    certs
+    text.match_indices("-----BEGIN ")
+        .filter_map(|(at, _)| pem::parse(&text[at..]).ok())
+        .filter(|block| matches!(block.tag(), "CERTIFICATE" | "TRUSTED CERTIFICATE"))
+        .map(Pem::into_contents)
+        .collect()
 }
 
 /// Certificates in a file's bytes: PEM blocks if there are any, else the whole file as DER.
@@ -117,26 +41,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_round_trips_every_length() {
-        for len in 0..70u8 {
-            let data: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37)).collect();
-            let enc = base64_encode(&data);
-            assert_eq!(base64_decode(&enc).as_deref(), Some(&data[..]), "len {len}");
-        }
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_decode("Zm8=\n").unwrap(), b"fo");
-        assert_eq!(base64_decode("Zm*="), None);
-        assert_eq!(base64_decode("Zm8=Zg"), None);
-    }
-
-    #[test]
     fn pem_round_trips_and_skips_other_blocks() {
         let der: Vec<u8> = (0..200u16).map(|i| (i % 251) as u8).collect();
         let pem = to_pem(&der);
         assert!(pem.lines().all(|l| l.len() <= 64 || l.starts_with("-----")));
+        assert!(
+            pem.starts_with("-----BEGIN CERTIFICATE-----\n") && pem.ends_with("-----END CERTIFICATE-----\n")
+        );
+        assert!(!pem.contains('\r'));
         let text = format!("junk\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{pem}{pem}");
         assert_eq!(pem_certificates(&text), vec![der.clone(), der.clone()]);
+        // A damaged block (bad base64, or no END line) hides neither the block before nor after it.
+        let bad = "-----BEGIN CERTIFICATE-----\nZm*=\n-----END CERTIFICATE-----\n";
+        let cut = "-----BEGIN CERTIFICATE-----\nZm9v\n";
+        let text = format!("{pem}{bad}{cut}{pem}");
+        assert_eq!(pem_certificates(&text), vec![der.clone(), der.clone()]);
+        let crlf = pem.replace('\n', "\r\n");
+        assert_eq!(pem_certificates(&crlf), vec![der.clone()]);
         assert_eq!(certificates_in_file(pem.as_bytes()), vec![der.clone()]);
         let mut raw = der.clone();
         raw[0] = 0x30;

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{have, make_root, sh};
+use common::{have, make_root, sh, skip};
 use localca_platform::java::{parse_list_rfc, Keystore, KeystoreEntry};
 use localca_platform::runner::find_tool;
 use localca_platform::{Detection, JavaStore, TrustStore};
@@ -77,8 +77,11 @@ fn fresh_pkcs12_keystore() {
 fn copy_of_debian_cacerts() {
     let system = Path::new("/etc/ssl/certs/java/cacerts");
     if !system.exists() {
-        eprintln!("SKIPPED: no {}", system.display());
-        return;
+        return skip(
+            "copy_of_debian_cacerts",
+            &format!("no {} (package ca-certificates-java)", system.display()),
+            true,
+        );
     }
     if !have("keytool") || !have("openssl") {
         return;

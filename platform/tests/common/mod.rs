@@ -81,7 +81,12 @@ pub fn running_as_root() -> bool {
 pub fn have(tool: &str) -> bool {
     let ok = which::which(tool).is_ok();
     if !ok {
-        eprintln!("SKIPPED: {tool} not found on PATH");
+        // libtest runs each test on a thread named after it. tests/run installs every tool asked for.
+        let test = std::thread::current().name().unwrap_or("a localca-platform test").to_string();
+        skip(&test, &format!("{tool} not found on PATH"), true);
     }
     ok
 }
+
+// `skip(test, reason, fixable)`: the same as the main crate's tests use.
+include!("../../../tests/lib/skip.rs");

@@ -17,6 +17,7 @@
 
 pub mod listen;
 pub mod log;
+pub mod proxy;
 pub mod serve;
 pub mod shutdown;
 pub mod tls;

@@ -3,6 +3,9 @@
 pub mod args;
 mod ca;
 mod cert;
+mod hosts;
+#[cfg(feature = "server")]
+mod proxy;
 mod trust;
 
 use localca::{CaHome, Identity, NameConstraintSet, RootProfile};
@@ -39,6 +42,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             trust::uninstall(&identity, &home, &stores, delete_ca, yes, fingerprint.as_deref())
         }
         Command::Status { stores, json } => trust::status(&identity, &home, &stores, json),
+        #[cfg(feature = "server")]
+        Command::Proxy(args) => proxy::run(&home, args),
+        Command::Hosts(command) => hosts::run(command),
     }
 }
 

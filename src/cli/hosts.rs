@@ -132,6 +132,7 @@ fn is_root() -> bool {
 }
 
 /// `proxy --hosts`: adds the routes' plain names (wildcards are said and skipped), returns them.
+#[cfg(feature = "server")]
 pub fn add_for_proxy(route_names: &[String]) -> Result<Vec<String>, Failure> {
     let (wild, plain): (Vec<&String>, Vec<&String>) = route_names.iter().partition(|n| n.starts_with("*."));
     for name in wild {
@@ -149,6 +150,7 @@ pub fn add_for_proxy(route_names: &[String]) -> Result<Vec<String>, Failure> {
 }
 
 /// `proxy --hosts` at exit: removes what [`add_for_proxy`] added; a failure is only reported.
+#[cfg(feature = "server")]
 pub fn remove_after_proxy(names: &[String]) {
     if names.is_empty() {
         return;

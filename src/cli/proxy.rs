@@ -29,7 +29,8 @@ pub struct ProxyArgs {
     /// Send the upstream's host:port as Host (for dev servers that only answer to localhost).
     #[arg(long)]
     pub change_host: bool,
-    /// Seconds an upstream may take to start its response before the client gets a 504.
+    /// Seconds an upstream may stay silent (no response yet, no request bytes sent) before the
+    /// client gets a 504.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub upstream_timeout: u64,
     /// Add the route names to the hosts file while the proxy runs (removed at exit).

@@ -1,6 +1,7 @@
 //! The proxy's request handler: find the route, pass the request on with streaming bodies,
 //! switch protocols for WebSockets, and log one line.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -107,9 +108,17 @@ impl Proxy {
             Err(_) => return pages::bad_request("the request path is not valid"),
         };
         parts.version = if upstream.scheme == Scheme::H2c { Version::HTTP_2 } else { Version::HTTP_11 };
+        // The timeout counts from the last request-body bytes sent: a big upload is progress.
+        let last_activity = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let activity = last_activity.clone();
+        let body = body.map_frame(move |frame| {
+            activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            frame
+        });
         let outgoing = Request::from_parts(parts, body.map_err(|e| e.into()).boxed());
-        let sent =
-            tokio::time::timeout(self.upstream_timeout, self.upstreams.send(upstream.scheme, outgoing)).await;
+        let send = self.upstreams.send(upstream.scheme, outgoing);
+        let sent = wait_with_idle_timeout(send, self.upstream_timeout, started, &last_activity).await;
         let mut response = match sent {
             Err(_) => return pages::gateway_timeout(&route.name, upstream, self.upstream_timeout),
             Ok(Err(e)) => {
@@ -139,6 +148,30 @@ impl Proxy {
         let (mut parts, body) = response.into_parts();
         headers::remove_hop_by_hop(&mut parts.headers, None);
         Response::from_parts(parts, body.map_err(|e| e.into()).boxed())
+    }
+}
+
+/// Waits for `future` unless `timeout` passes with no activity (milliseconds after `started`
+/// in `last_activity`). `Err(())` on timeout.
+async fn wait_with_idle_timeout<F: std::future::Future>(
+    future: F,
+    timeout: Duration,
+    started: Instant,
+    last_activity: &AtomicU64,
+) -> Result<F::Output, ()> {
+    let mut future = std::pin::pin!(future);
+    let mut deadline = started + timeout;
+    loop {
+        tokio::select! {
+            output = future.as_mut() => return Ok(output),
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                let last = started + Duration::from_millis(last_activity.load(Ordering::Relaxed));
+                if last + timeout <= Instant::now() {
+                    return Err(());
+                }
+                deadline = last + timeout;
+            }
+        }
     }
 }
 

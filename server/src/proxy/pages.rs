@@ -30,7 +30,7 @@ pub fn bad_gateway(route: &str, upstream: &Upstream, why: &str) -> Response<Body
 pub fn gateway_timeout(route: &str, upstream: &Upstream, after: std::time::Duration) -> Response<Body> {
     text(
         StatusCode::GATEWAY_TIMEOUT,
-        format!("504 Gateway Timeout: {upstream} (for {route}) sent no response within {after:?}.\n"),
+        format!("504 Gateway Timeout: {upstream} (for {route}) sent no response for {after:?}.\n"),
     )
 }
 

@@ -16,6 +16,8 @@ pub fn set_quiet(quiet: bool) {
 pub struct RequestLine<'a> {
     /// The request method.
     pub method: &'a str,
+    /// The client's HTTP version (`HTTP/1.1`, `HTTP/2`).
+    pub version: &'a str,
     /// The host the client asked for.
     pub host: &'a str,
     /// The path and query.
@@ -34,10 +36,11 @@ pub fn request(line: &RequestLine<'_>) {
         return;
     }
     eprintln!(
-        "{} {}{} {} {:.1}ms -> {}",
+        "{} {}{} {} {} {:.1}ms -> {}",
         line.method,
         line.host,
         line.path,
+        line.version,
         line.status,
         line.duration.as_secs_f64() * 1000.0,
         line.upstream

@@ -10,9 +10,16 @@ Binds 127.0.0.1 on a free port, writes the port to PORTFILE, and answers:
   GET  /big?mb=N    N MiB of zeros, streamed in 64 KiB chunks
   POST /upload      reads the body in chunks and answers with its length
   GET  /ws          with Upgrade: websocket, 101 and then echoes raw bytes until EOF
+  GET  /wspage      a page that opens wss://<host>/wsecho, sends "hello-<browser>" and shows
+                    "WS-OK:<echo>" when the echo comes back
+  GET  /wsecho      a real WebSocket echo (RFC 6455, text frames); each message is appended
+                    to PORTFILE.ws as "WS <message>"
   anything else     200 with a page holding TOKEN
 """
+import base64
+import hashlib
 import json
+import struct
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +27,16 @@ from urllib.parse import parse_qs, urlparse
 
 portfile, token = sys.argv[1:3]
 CHUNK = 64 * 1024
+
+
+WSPAGE = """<!doctype html><html><head><title>ws</title></head><body><p id="s">WS-WAIT</p><script>
+const who = navigator.userAgent.includes("Firefox") ? "firefox" : "chromium";
+const ws = new WebSocket("wss://" + location.host + "/wsecho");
+ws.onopen = () => ws.send("hello-" + who);
+ws.onmessage = (e) => { document.getElementById("s").textContent = "WS-OK:" + e.data; };
+ws.onerror = () => { document.getElementById("s").textContent = "WS-ERROR"; };
+</script></body></html>
+"""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,6 +87,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(zeros[:n])
                 sent += n
             return
+        if url.path == "/wspage":
+            return self.send_text(200, WSPAGE, "text/html")
+        if url.path == "/wsecho" and self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.websocket_echo()
         if url.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             self.send_response(101)
             self.send_header("Upgrade", "websocket")
@@ -84,6 +105,37 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         return self.send_text(200, f"<html><body>{token}</body></html>\n", "text/html")
+
+    def websocket_echo(self):
+        key = self.headers["Sec-WebSocket-Key"].encode()
+        accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept.decode())
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        while True:
+            head = self.rfile.read(2)
+            if len(head) < 2:
+                return
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length == 126:
+                length = struct.unpack(">H", self.rfile.read(2))[0]
+            elif length == 127:
+                length = struct.unpack(">Q", self.rfile.read(8))[0]
+            mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+            data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+            if opcode == 8:
+                return
+            if opcode != 1:
+                continue
+            with open(portfile + ".ws", "a") as log:
+                log.write(f"WS {data.decode()}\n")
+            reply = b"echo:" + data
+            self.wfile.write(bytes([0x81, len(reply)]) + reply)
+            self.wfile.flush()
 
     def do_POST(self):
         remaining = int(self.headers.get("Content-Length", "0"))

@@ -36,11 +36,13 @@ impl Handler for Proxy {
     async fn handle(&self, req: Request<Incoming>, conn: Arc<ConnInfo>) -> Response<Body> {
         let started = Instant::now();
         let method = req.method().to_string();
+        let version = format!("{:?}", req.version());
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
         let host = request_host(&req).unwrap_or_default();
         let (response, upstream) = self.route(req, &conn, &host).await;
         log::request(&RequestLine {
             method: &method,
+            version: &version,
             host: &host,
             path: &path,
             status: response.status().as_u16(),

@@ -52,3 +52,10 @@ fn proxy_with_real_clients_in_the_sandbox() {
 fn proxy_with_browsers_and_websockets() {
     run_in_sandbox("proxy_with_browsers", "tests/proxy/browsers", &[]);
 }
+
+/// Real dev servers from npm behind the proxy: Express sees the forwarded headers, and a Vite
+/// app loaded in headless Chromium gets an edit through its hot-reload WebSocket.
+#[test]
+fn proxy_with_vite_and_express() {
+    run_in_sandbox("proxy_with_vite_and_express", "tests/proxy/devservers", &[]);
+}

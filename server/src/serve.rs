@@ -136,7 +136,7 @@ impl<H: Handler> Accepting<H> {
         let Ok(local) = stream.local_addr() else { return };
         let mut info = ConnInfo { peer, local, tls: false, sni: None };
         let Some(acceptor) = &self.acceptor else {
-            return self.serve_http(TokioIo::new(stream), info).await;
+            return self.serve_http(TokioIo::new(stream), info, None).await;
         };
         match sniff(&stream).await {
             Ok(FirstBytes::Tls) => {}
@@ -150,10 +150,13 @@ impl<H: Handler> Accepting<H> {
         };
         info.tls = true;
         info.sni = tls.get_ref().1.server_name().map(str::to_string);
-        self.serve_http(TokioIo::new(tls), info).await
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        self.serve_http(TokioIo::new(tls), info, Some(h2)).await
     }
 
-    async fn serve_http<IO>(&self, io: TokioIo<IO>, info: ConnInfo)
+    /// Serves HTTP on `io`: HTTP/2 or HTTP/1.1 as ALPN said (`h2`), else whichever the client
+    /// starts with.
+    async fn serve_http<IO>(&self, io: TokioIo<IO>, info: ConnInfo, h2: Option<bool>)
     where
         IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -167,6 +170,12 @@ impl<H: Handler> Accepting<H> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
         builder.http2().timer(TokioTimer::new());
+        // With ALPN's answer there is nothing to sniff: skip reading the preface first.
+        let builder = match h2 {
+            Some(true) => builder.http2_only(),
+            Some(false) => builder.http1_only(),
+            None => builder,
+        };
         let conn = builder.serve_connection_with_upgrades(io, service);
         let mut conn = std::pin::pin!(conn);
         // Errors here are clients going away mid-request: nothing to report.

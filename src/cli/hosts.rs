@@ -13,6 +13,9 @@ use super::Failure;
 #[derive(Debug, Subcommand)]
 pub enum HostsCommand {
     /// Map names to 127.0.0.1 and ::1.
+    #[command(
+        after_help = "Examples:\n  localca hosts add myapp.test api.myapp.test\n  sudo localca hosts add myapp.test"
+    )]
     Add {
         /// Host names (no wildcards: a hosts file cannot hold them).
         #[arg(required = true, value_name = "NAME")]
@@ -22,6 +25,7 @@ pub enum HostsCommand {
         file: Option<PathBuf>,
     },
     /// Remove names (or --all) from the managed block.
+    #[command(after_help = "Examples:\n  localca hosts remove api.myapp.test\n  localca hosts remove --all")]
     Remove {
         #[arg(value_name = "NAME", required_unless_present = "all")]
         names: Vec<String>,
@@ -33,6 +37,7 @@ pub enum HostsCommand {
         file: Option<PathBuf>,
     },
     /// List the names in the managed block.
+    #[command(after_help = "Example:\n  localca hosts list")]
     List {
         /// The hosts file (default /etc/hosts).
         #[arg(long, value_name = "FILE", env = "LOCALCA_HOSTS_FILE")]

@@ -37,6 +37,8 @@ pub mod our_roots;
 mod output;
 mod output_target;
 mod permits;
+#[cfg(feature = "resolver")]
+mod resolver;
 mod root;
 pub mod store_lock;
 pub mod trust;
@@ -59,6 +61,8 @@ pub use output::{
 };
 pub use output_target::{classify as classify_output, is_std_stream, same_file, write_outputs, Target};
 pub use permits::{permit_value, RootWishes};
+#[cfg(feature = "resolver")]
+pub use resolver::{CertResolver, RESOLVER_LEAF_DAYS};
 pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.

@@ -826,8 +826,20 @@ fn keys_inside_a_git_work_tree_warn_until_ignored() {
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
 
-const ALL_COMMANDS: &[&[&str]] =
-    &[&[], &["cert"], &["ca"], &["ca", "path"], &["ca", "show"], &["ca", "export"], &["ca", "create"]];
+const ALL_COMMANDS: &[&[&str]] = &[
+    &[],
+    &["cert"],
+    &["ca"],
+    &["ca", "path"],
+    &["ca", "show"],
+    &["ca", "export"],
+    &["ca", "create"],
+    &["proxy"],
+    &["hosts"],
+    &["hosts", "add"],
+    &["hosts", "remove"],
+    &["hosts", "list"],
+];
 
 #[test]
 fn help_and_version() {

@@ -12,6 +12,7 @@ mod context;
 mod distro;
 pub mod firefox;
 mod fsutil;
+pub mod hosts;
 pub mod java;
 mod jks;
 #[cfg(target_os = "linux")]

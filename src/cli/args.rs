@@ -127,6 +127,22 @@ Examples:
     /// Print the manual page (roff).
     #[command(after_help = "Example:\n  localca man > ~/.local/share/man/man1/localca.1 && man localca")]
     Man,
+    /// Trusted HTTPS in front of dev servers: https://NAME -> UPSTREAM, certificates made in memory.
+    #[cfg(feature = "server")]
+    #[command(after_help = "\
+Examples:
+  localca proxy myapp.test=3000                  https://myapp.test -> http://127.0.0.1:3000
+  localca proxy myapp.test=3000 api.myapp.test=127.0.0.1:8080 '*.preview.test=5173'
+  localca proxy --listen 127.0.0.1:8443 myapp.localhost=3000
+  localca proxy --config localca-proxy.toml      routes in a file, reloaded when it changes
+  localca proxy --hosts myapp.test=3000          also map myapp.test to 127.0.0.1 while running")]
+    Proxy(super::proxy::ProxyArgs),
+    /// Map names to 127.0.0.1 and ::1 in the hosts file (a managed block between marker lines).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  localca hosts add myapp.test api.myapp.test\n  localca hosts list\n  localca hosts remove --all"
+    )]
+    Hosts(super::hosts::HostsCommand),
 }
 
 #[derive(Debug, Args)]

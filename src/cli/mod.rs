@@ -3,7 +3,10 @@
 pub mod args;
 mod ca;
 mod cert;
+mod hosts;
 pub mod mkcert;
+#[cfg(feature = "server")]
+mod proxy;
 mod trust;
 
 // The everyday-workflow commands.
@@ -59,6 +62,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Env(args) => env::run(&home, args),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man => completions::man(),
+        #[cfg(feature = "server")]
+        Command::Proxy(args) => proxy::run(&home, args),
+        Command::Hosts(command) => hosts::run(command),
     }
 }
 

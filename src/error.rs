@@ -87,6 +87,18 @@ pub enum Error {
     /// Building or signing a certificate failed inside the crypto library.
     #[error("certificate generation failed: {0}")]
     Crypto(String),
+    /// The inventory of issued certificates cannot be read; it is left exactly as it is.
+    #[error("damaged inventory: {}: {problem}", .path.display())]
+    DamagedInventory {
+        /// The inventory file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A rotation, import or team-root operation that cannot go on; the message says where it
+    /// stopped and what is still in place.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 impl Error {
@@ -114,6 +126,11 @@ impl Error {
                  `dbus-run-session` with an unlocked gnome-keyring), or create the CA with \
                  `--key-storage file`; a CA whose key is in the keyring can be moved with \
                  `localca ca move-key --to file` where the keyring is reachable"
+                    .into(),
+            ),
+            Error::DamagedInventory { .. } => Some(
+                "the certificates themselves still work; fix or move the file away (localca then \
+                 starts a new, empty inventory)"
                     .into(),
             ),
             _ => None,

@@ -27,11 +27,17 @@ mod csr;
 mod error;
 mod home;
 mod identity;
+mod import;
+mod inventory;
 mod key_storage;
 mod leaf;
+mod leaf_files;
 mod names;
 mod output;
+mod renew;
 mod root;
+mod rotation;
+pub mod team;
 pub mod trust;
 
 pub use atomic_file::{Mode, Owner};
@@ -40,11 +46,16 @@ pub use csr::{CertificateRequest, MAX_CSR_BYTES};
 pub use error::{Error, Result};
 pub use home::{CaHome, Creation, KeyMove, ROOT_CERT_FILE, ROOT_KEY_FILE};
 pub use identity::Identity;
+pub use import::mkcert_caroot;
+pub use inventory::{serial_hex, Inventory, LeafRecord, StoredPath, INVENTORY_FILE};
 pub use key_storage::{keyring_name, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
 pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};
+pub use leaf_files::FileState;
 pub use names::SubjectName;
 pub use output::{default_stem, unignored_in_git, write_leaf, OutputPaths, DEFAULT_P12_PASSWORD};
+pub use renew::{reissue, Renewal};
 pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};
+pub use rotation::{Rotation, Stage};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.
 pub fn write_file_atomically(

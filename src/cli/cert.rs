@@ -44,6 +44,15 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         None => root.issue(&names, &profile)?,
     };
     localca::write_leaf(&leaf, &root, &paths, &args.p12_password, home.owner())?;
+    super::inventory::record_issued(
+        home,
+        &root,
+        &leaf,
+        &profile,
+        request.is_some(),
+        &args.p12_password,
+        &paths,
+    );
 
     println!("Issued a certificate for:");
     for name in &leaf.names {
@@ -55,6 +64,8 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         }
     }
     println!("It expires on {}.", leaf.not_after.date());
+    let serial = localca::serial_hex(&leaf.cert_der);
+    super::inventory::warn_expiring(home, &root, serial.as_deref());
     if !home.is_marked_installed(&root.fingerprint_hex()) {
         eprintln!("note: the root is not trusted on this machine yet; run `localca install`");
     }

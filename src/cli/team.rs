@@ -1,0 +1,81 @@
+//! `localca install --trust FILE` and `localca uninstall --trust FILE|FINGERPRINT`: someone
+//! else's root in the same stores, trust only.
+
+use localca::{team, trust, CaHome, Identity};
+
+use super::args::StoreArgs;
+use super::Failure;
+
+fn stores(identity: &Identity, args: &StoreArgs) -> Vec<Box<dyn localca::platform::TrustStore>> {
+    let kinds = (!args.stores.is_empty()).then_some(args.stores.as_slice());
+    trust::stores(identity, kinds, args.scope.parse().unwrap_or_default())
+}
+
+fn failures(reports: &[trust::StoreReport], what: &str) -> Result<(), Failure> {
+    let failed: Vec<&str> = reports.iter().filter(|r| r.outcome.is_failure()).map(|r| r.kind).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!("could not {what} in: {}", failed.join(", ")),
+        Some("see the lines above for each store's fix"),
+    ))
+}
+
+pub fn install(
+    identity: &Identity,
+    home: &CaHome,
+    args: &StoreArgs,
+    file: &std::path::Path,
+) -> Result<(), Failure> {
+    let root = team::read(file)?;
+    if home.load_certificate().is_ok_and(|ours| ours.fingerprint_hex() == root.fingerprint_hex()) {
+        return Err(Failure::new(
+            format!("{} is this machine's own localca root", file.display()),
+            Some("`localca install` installs it"),
+        ));
+    }
+    let cert = team::store_cert(&root);
+    println!("Trusting {} ({}):", root.subject(), cert.sha256_hex);
+    if root.name_constraints().is_none() {
+        eprintln!("note: this root has no name constraints: it can vouch for any website");
+    }
+    let copy = team::add(home, &root)?;
+    let reports = trust::install(&stores(identity, args), &cert);
+    super::trust::print_reports(&reports);
+    println!(
+        "A copy is kept in {}; `localca uninstall --trust {}` removes it.",
+        copy.display(),
+        cert.sha256_hex
+    );
+    failures(&reports, "install the root")
+}
+
+pub fn uninstall(identity: &Identity, home: &CaHome, args: &StoreArgs, which: &str) -> Result<(), Failure> {
+    let path = std::path::Path::new(which);
+    let fingerprint = if path.is_file() {
+        team::read(path)?.fingerprint_hex()
+    } else {
+        let fp = which.replace(':', "").to_ascii_lowercase();
+        if fp.len() != 64 || !fp.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Failure::new(
+                format!("{which:?} is neither a certificate file nor a SHA-256 fingerprint"),
+                Some("`localca status` lists the trusted roots with their fingerprints"),
+            ));
+        }
+        fp
+    };
+    let Some(root) = team::find(home, &fingerprint)? else {
+        return Err(Failure::new(
+            format!("no root with fingerprint {fingerprint} was added with `install --trust`"),
+            Some("`localca status` lists the trusted roots; `localca uninstall --fingerprint` removes earlier localca roots"),
+        ));
+    };
+    let cert = team::store_cert(&root);
+    println!("Removing {} ({}):", root.subject(), cert.sha256_hex);
+    let reports = trust::uninstall(&stores(identity, args), &cert);
+    super::trust::print_reports(&reports);
+    failures(&reports, "remove the root")?;
+    team::remove(home, &fingerprint)?;
+    Ok(())
+}

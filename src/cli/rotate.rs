@@ -5,13 +5,8 @@ use localca::{
     CaHome, Identity, Inventory, NameConstraintSet, Renewal, RootCertificate, RootProfile, Rotation, Stage,
 };
 
-use super::args::{ImportArgs, RotateArgs, StoreArgs};
+use super::args::{ImportArgs, RotateArgs};
 use super::Failure;
-
-fn stores(identity: &Identity, args: &StoreArgs) -> Vec<Box<dyn localca::platform::TrustStore>> {
-    let kinds = (!args.stores.is_empty()).then_some(args.stores.as_slice());
-    trust::stores(identity, kinds, args.scope.parse().unwrap_or_default())
-}
 
 /// Says where a rotation stopped and that the old root still works.
 fn stopped(step: &str, why: String) -> Failure {
@@ -85,7 +80,7 @@ pub fn rotate(identity: &Identity, home: &CaHome, args: &RotateArgs) -> Result<(
 
     if rotation.stage < Stage::Installed {
         println!("Installing the new root where the old one is:");
-        let all = stores(identity, &args.stores);
+        let all = super::trust::selected_stores(identity, &args.stores);
         let had_old = trust::status(&all, &old);
         let holders: Vec<_> = all
             .into_iter()
@@ -116,7 +111,7 @@ pub fn rotate(identity: &Identity, home: &CaHome, args: &RotateArgs) -> Result<(
         rotation.advance(home, Stage::Reissued)?;
     }
     println!("Removing the old root:");
-    let reports = trust::uninstall(&stores(identity, &args.stores), &old);
+    let reports = trust::uninstall(&super::trust::selected_stores(identity, &args.stores), &old);
     super::trust::print_reports(&reports);
     let failed: Vec<&str> = reports.iter().filter(|r| r.outcome.is_failure()).map(|r| r.kind).collect();
     if !failed.is_empty() {

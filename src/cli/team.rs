@@ -6,22 +6,6 @@ use localca::{team, trust, CaHome, Identity};
 use super::args::StoreArgs;
 use super::Failure;
 
-fn stores(identity: &Identity, args: &StoreArgs) -> Vec<Box<dyn localca::platform::TrustStore>> {
-    let kinds = (!args.stores.is_empty()).then_some(args.stores.as_slice());
-    trust::stores(identity, kinds, args.scope.parse().unwrap_or_default())
-}
-
-fn failures(reports: &[trust::StoreReport], what: &str) -> Result<(), Failure> {
-    let failed: Vec<&str> = reports.iter().filter(|r| r.outcome.is_failure()).map(|r| r.kind).collect();
-    if failed.is_empty() {
-        return Ok(());
-    }
-    Err(Failure::new(
-        format!("could not {what} in: {}", failed.join(", ")),
-        Some("see the lines above for each store's fix"),
-    ))
-}
-
 pub fn install(
     identity: &Identity,
     home: &CaHome,
@@ -41,14 +25,14 @@ pub fn install(
         eprintln!("note: this root has no name constraints: it can vouch for any website");
     }
     let copy = team::add(home, &root)?;
-    let reports = trust::install(&stores(identity, args), &cert);
+    let reports = trust::install(&super::trust::selected_stores(identity, args), &cert);
     super::trust::print_reports(&reports);
     println!(
         "A copy is kept in {}; `localca uninstall --trust {}` removes it.",
         copy.display(),
         cert.sha256_hex
     );
-    failures(&reports, "install the root")
+    super::trust::failures(&reports, "install")
 }
 
 pub fn uninstall(identity: &Identity, home: &CaHome, args: &StoreArgs, which: &str) -> Result<(), Failure> {
@@ -73,9 +57,9 @@ pub fn uninstall(identity: &Identity, home: &CaHome, args: &StoreArgs, which: &s
     };
     let cert = team::store_cert(&root);
     println!("Removing {} ({}):", root.subject(), cert.sha256_hex);
-    let reports = trust::uninstall(&stores(identity, args), &cert);
+    let reports = trust::uninstall(&super::trust::selected_stores(identity, args), &cert);
     super::trust::print_reports(&reports);
-    failures(&reports, "remove the root")?;
+    super::trust::failures(&reports, "remove")?;
     team::remove(home, &fingerprint)?;
     Ok(())
 }

@@ -17,6 +17,14 @@ fn scope(args: &StoreArgs) -> localca::platform::Scope {
     args.scope.parse().unwrap_or_default()
 }
 
+/// The stores `args` selects on this machine.
+pub(super) fn selected_stores(
+    identity: &Identity,
+    args: &StoreArgs,
+) -> Vec<Box<dyn localca::platform::TrustStore>> {
+    trust::stores(identity, selected(args), scope(args))
+}
+
 pub(super) fn print_reports(reports: &[StoreReport]) {
     for r in reports {
         let (what, detail) = match &r.outcome {
@@ -38,7 +46,7 @@ pub(super) fn print_reports(reports: &[StoreReport]) {
     }
 }
 
-fn failures(reports: &[StoreReport], what: &str) -> Result<(), Failure> {
+pub(super) fn failures(reports: &[StoreReport], what: &str) -> Result<(), Failure> {
     let failed: Vec<&str> = reports.iter().filter(|r| r.outcome.is_failure()).map(|r| r.kind).collect();
     if failed.is_empty() {
         return Ok(());

@@ -138,6 +138,18 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// The inventory of issued certificates cannot be read; it is left exactly as it is.
+    #[error("damaged inventory: {}: {problem}", .path.display())]
+    DamagedInventory {
+        /// The inventory file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A rotation, import or team-root operation that cannot go on; the message says where it
+    /// stopped and what is still in place.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 impl Error {
@@ -176,6 +188,11 @@ impl Error {
             Error::UnsafeCaHome { fix, .. } => {
                 Some(format!("if it is your CA, run: {fix}; otherwise point LOCALCA_HOME elsewhere"))
             }
+            Error::DamagedInventory { .. } => Some(
+                "the certificates themselves still work; fix or move the file away (localca then \
+                 starts a new, empty inventory)"
+                    .into(),
+            ),
             _ => None,
         }
     }

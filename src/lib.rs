@@ -30,17 +30,23 @@ mod error;
 pub mod fingerprint;
 mod home;
 mod identity;
+mod import;
+mod inventory;
 mod key_storage;
 mod leaf;
+mod leaf_files;
 mod names;
 pub mod our_roots;
 mod output;
 mod output_target;
 mod permits;
+mod renew;
 #[cfg(feature = "resolver")]
 mod resolver;
 mod root;
+mod rotation;
 pub mod store_lock;
+pub mod team;
 pub mod trust;
 
 pub use atomic_file::{Mode, Owner};
@@ -52,8 +58,11 @@ pub use env_files::{
 pub use error::{Error, Result};
 pub use home::{CaHome, Creation, Deletion, KeyMove, ROOT_CERT_FILE, ROOT_KEY_FILE};
 pub use identity::Identity;
+pub use import::mkcert_caroot;
+pub use inventory::{serial_hex, Inventory, LeafRecord, StoredPath, INVENTORY_FILE};
 pub use key_storage::{keyring_name, KeyStorage, KeyStorageChoice, KEYRING_SERVICE};
 pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};
+pub use leaf_files::FileState;
 pub use names::SubjectName;
 pub use output::{
     check_outputs, combined_output, default_stem, unignored_in_git, write_leaf, OutputPaths,
@@ -61,9 +70,11 @@ pub use output::{
 };
 pub use output_target::{classify as classify_output, is_std_stream, same_file, write_outputs, Target};
 pub use permits::{permit_value, RootWishes};
+pub use renew::{reissue, Renewal};
 #[cfg(feature = "resolver")]
 pub use resolver::{CertResolver, RESOLVER_LEAF_DAYS};
 pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};
+pub use rotation::{Rotation, Stage};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.
 pub fn write_file_atomically(

@@ -41,7 +41,11 @@ fn concurrent_first_runs_create_exactly_one_root() {
         outcomes.push((cwd, name));
     }
     assert_eq!(created, 1, "exactly one process creates the root");
-    assert_eq!(file_names(&env.home), [".lock", "root-key.pem", "root.pem"], "no second root, no temp files");
+    assert_eq!(
+        file_names(&env.home),
+        [".lock", "inventory.json", "root-key.pem", "root.pem"],
+        "no second root, no temp files"
+    );
     let root = env.root_der();
     for (cwd, name) in &outcomes {
         assert_eq!(file_names(cwd), [format!("{name}-key.pem"), format!("{name}.pem")]);

@@ -159,7 +159,7 @@ fn issues_a_certificate_both_verifiers_accept() {
     assert_eq!(mode(&env.home), 0o700);
     assert_eq!(mode(&env.root_key_path()), 0o600);
     assert_eq!(mode(&env.root_pem_path()), 0o644);
-    assert_eq!(file_names(&env.home), [".lock", "root-key.pem", "root.pem"]);
+    assert_eq!(file_names(&env.home), [".lock", "inventory.json", "root-key.pem", "root.pem"]);
 
     // The key file holds the leaf's key: OpenSSL derives the same public key.
     let from_key = openssl_ok(&env.cwd, &["pkey", "-in", "myapp.test+4-key.pem", "-pubout"]);

@@ -274,15 +274,12 @@ fn no_server_or_a_bad_target_is_one_clear_line() {
     assert!(run.stderr.contains("--connect"), "{}", run.stderr);
 }
 
-#[path = "common/sandbox.rs"]
-mod sandbox;
-
 /// In the sandbox: an earlier root still in the system store is a warning (exit 0), and a problem
 /// once removed. See tests/check-sandbox/earlier-root.
 #[cfg(target_os = "linux")]
 #[test]
 fn an_earlier_root_still_installed_is_a_warning_then_a_problem() {
-    sandbox::run_in_sandbox(
+    common::sandbox::run_with_tools(
         "check::an_earlier_root_still_installed_is_a_warning_then_a_problem",
         "tests/check-sandbox/earlier-root",
     );

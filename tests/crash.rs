@@ -102,7 +102,8 @@ fn is_temp_of(file: &str, names: &[&str]) -> bool {
         && n.bytes().all(|b| b.is_ascii_digit())
 }
 
-const HOME_FILES: &[&str] = &["root.pem", "root-key.pem", ".lock", "key-storage", "installed"];
+const HOME_FILES: &[&str] =
+    &["root.pem", "root-key.pem", ".lock", "key-storage", "installed", "inventory.json"];
 
 /// The public key of a PEM certificate and of a PEM key, as openssl prints them.
 fn openssl_pubkeys(cert: &Path, key: &Path) -> (String, String) {

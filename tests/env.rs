@@ -4,12 +4,10 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "common/sandbox.rs"]
-mod sandbox;
 
 #[test]
 fn each_env_variable_works_with_its_client_until_uninstall() {
-    sandbox::run_in_sandbox(
+    common::sandbox::run_with_tools(
         "env::each_env_variable_works_with_its_client_until_uninstall",
         "tests/env/scenario",
     );

@@ -52,6 +52,10 @@ Stores: system (curl, OpenSSL, Python, Go…), nss (Firefox, Chromium), java.")]
         stores: StoreArgs,
         #[command(flatten)]
         root: RootArgs,
+        /// Trust someone else's root (a team's or company's CA, PEM) in the same stores: trust
+        /// only, no key. `localca status` lists it.
+        #[arg(long, value_name = "FILE.pem")]
+        trust: Option<PathBuf>,
     },
     /// Remove the root from every store (the CA itself is kept unless --delete-ca).
     #[command(after_help = "\
@@ -72,6 +76,9 @@ Examples:
         /// more, as `install` and `status` print them) instead of the current one.
         #[arg(long, value_name = "SHA256", conflicts_with = "delete_ca")]
         fingerprint: Option<String>,
+        /// Remove a root added with `install --trust`, by its file or SHA-256 fingerprint.
+        #[arg(long, value_name = "FILE|SHA256", conflicts_with_all = ["delete_ca", "fingerprint"])]
+        trust: Option<String>,
     },
     /// Say, store by store, whether the root is trusted and how to fix it.
     #[command(after_help = "Examples:\n  localca status\n  localca status --json")]
@@ -143,6 +150,26 @@ Examples:
         after_help = "Examples:\n  localca hosts add myapp.test api.myapp.test\n  localca hosts list\n  localca hosts remove --all"
     )]
     Hosts(super::hosts::HostsCommand),
+    /// List the certificates issued into files, with their state and expiry.
+    #[command(after_help = "\
+Examples:
+  localca list
+  localca list --expiring 30
+  localca list --json | jq '.leaves[] | select(.state != \"ok\")'
+
+Rows say when files are missing (moved or deleted), replaced by another certificate, or hold a
+key that does not match the certificate.")]
+    List(ListArgs),
+    /// Re-issue certificates in place: same files, names and options, a new key.
+    #[command(after_help = "\
+Examples:
+  localca renew                       every certificate expiring within 30 days
+  localca renew --within 90
+  localca renew --all
+  localca renew myapp.test+1.pem      one certificate, by file or name, whatever its expiry
+
+Servers read certificates when they start: reload them afterwards (nginx -s reload).")]
+    Renew(RenewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +200,34 @@ impl Command {
     pub fn uses_stores(&self) -> bool {
         matches!(self, Command::Install { .. } | Command::Uninstall { .. } | Command::Status { .. })
     }
+}
+
+/// `localca list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Only certificates expiring within DAYS days (or already expired).
+    #[arg(long, value_name = "DAYS")]
+    pub expiring: Option<u32>,
+}
+
+/// `localca renew`.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Certificate, key or PKCS#12 files, or names, of recorded certificates (default: all).
+    #[arg(value_name = "PATH|NAME")]
+    pub targets: Vec<PathBuf>,
+    /// Renew those expiring within DAYS days (default 30 when no PATH|NAME is given).
+    #[arg(long, value_name = "DAYS")]
+    pub within: Option<u32>,
+    /// Renew every recorded certificate, whatever its expiry.
+    #[arg(long, conflicts_with_all = ["within", "targets"])]
+    pub all: bool,
+    /// Password for PKCS#12 bundles made with a password other than the default.
+    #[arg(long, value_name = "PASSWORD")]
+    pub p12_password: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -289,4 +344,53 @@ pub enum CaCommand {
         after_help = "Examples:\n  localca ca create\n  localca ca create --permit mycorp.dev --permit 203.0.113.0/24"
     )]
     Create(RootArgs),
+    /// Replace the root: a new root in every store that has the old one, every recorded
+    /// certificate re-issued, then the old root removed. Run it again to finish an interrupted one.
+    #[command(after_help = "\
+Examples:
+  localca ca rotate                      same constraints, a fresh root
+  localca ca rotate --permit mycorp.dev  a root that also permits *.mycorp.dev
+  localca ca rotate                      (again) finishes a rotation that stopped part-way
+
+Until it is done the old root stays installed, so nothing that works stops working.")]
+    Rotate(RotateArgs),
+    /// Adopt an existing CA (mkcert's) so that roots already trusted keep working.
+    #[command(after_help = "\
+Examples:
+  localca ca import --mkcert                 from $(mkcert -CAROOT)
+  localca ca import --mkcert ~/ca/mkcert
+
+mkcert roots have no name constraints: `localca ca rotate` later moves to a constrained root.")]
+    Import(ImportArgs),
+}
+
+/// `localca ca rotate`.
+#[derive(Debug, Args, Clone)]
+pub struct RotateArgs {
+    /// The new root also permits this DNS suffix or IP range (repeatable).
+    #[arg(long = "permit", value_name = "NAME")]
+    pub permits: Vec<String>,
+    /// The new root has no name constraints at all.
+    #[arg(long, conflicts_with = "permits")]
+    pub no_name_constraints: bool,
+    /// The new root keeps its DNS constraints but none on IP addresses (for Bun, which rejects
+    /// IP names under IP constraints).
+    #[arg(long, conflicts_with = "no_name_constraints")]
+    pub no_ip_constraints: bool,
+    #[command(flatten)]
+    pub stores: StoreArgs,
+}
+
+/// `localca ca import`.
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// Import mkcert's CA from DIR (default: $CAROOT, else mkcert's own default folder).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, required = true)]
+    pub mkcert: Option<Option<PathBuf>>,
+    /// Where to keep the imported key.
+    #[arg(long, env = "LOCALCA_KEY_STORAGE", value_name = "WHERE", default_value = "auto",
+          value_parser = clap::builder::TypedValueParser::map(
+              clap::builder::PossibleValuesParser::new(["auto", "keyring", "file"]),
+              |s: String| s.parse::<KeyStorageChoice>().expect("listed")))]
+    pub key_storage: KeyStorageChoice,
 }

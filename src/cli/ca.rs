@@ -79,6 +79,8 @@ pub fn run(identity: &Identity, home: &CaHome, command: CaCommand) -> Result<(),
             println!("{}", root.fingerprint_hex());
             Ok(())
         }
+        CaCommand::Rotate(args) => super::rotate::rotate(identity, home, &args),
+        CaCommand::Import(args) => super::rotate::import_mkcert(home, &args),
     }
 }
 

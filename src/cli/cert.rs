@@ -49,6 +49,7 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
         None => root.issue(&names, &profile)?,
     };
     localca::write_leaf(&leaf, &root, &paths, &p12_password, home.owner())?;
+    super::inventory::record_issued(home, &root, &leaf, &profile, request.is_some(), &p12_password, &paths);
 
     // When a file goes to standard output, the report goes to standard error.
     let to_stdout =
@@ -79,6 +80,8 @@ pub fn run(identity: &Identity, home: &CaHome, args: CertArgs) -> Result<(), Fai
              use a host name (localhost) or a root made with `localca ca rotate --no-ip-constraints`"
         );
     }
+    let serial = localca::serial_hex(&leaf.cert_der);
+    super::inventory::warn_expiring(home, &root, serial.as_deref());
     if !home.is_marked_installed(&root.fingerprint_hex()) {
         eprintln!("note: the root is not trusted on this machine yet; run `localca install`");
     }

@@ -4,9 +4,12 @@ pub mod args;
 mod ca;
 mod cert;
 mod hosts;
+mod inventory;
 pub mod mkcert;
 #[cfg(feature = "server")]
 mod proxy;
+mod rotate;
+mod team;
 mod trust;
 
 // The everyday-workflow commands.
@@ -53,8 +56,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Cert(args) => cert::run(&identity, &home, args),
         Command::Ca(command) => ca::run(&identity, &home, command),
-        Command::Install { stores, root } => trust::install(&identity, &home, &stores, &root),
-        Command::Uninstall { stores, delete_ca, yes, fingerprint } => {
+        Command::Install { stores, trust: Some(file), .. } => team::install(&identity, &home, &stores, &file),
+        Command::Install { stores, root, trust: None } => trust::install(&identity, &home, &stores, &root),
+        Command::Uninstall { stores, trust: Some(which), .. } => {
+            team::uninstall(&identity, &home, &stores, &which)
+        }
+        Command::Uninstall { stores, delete_ca, yes, fingerprint, trust: None } => {
             trust::uninstall(&identity, &home, &stores, delete_ca, yes, fingerprint.as_deref())
         }
         Command::Status { stores, json } => trust::status(&identity, &home, &stores, json),
@@ -65,6 +72,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         #[cfg(feature = "server")]
         Command::Proxy(args) => proxy::run(&home, args),
         Command::Hosts(command) => hosts::run(command),
+        Command::List(args) => inventory::list(&home, args),
+        Command::Renew(args) => inventory::renew(&home, args),
     }
 }
 

@@ -17,7 +17,15 @@ fn scope(args: &StoreArgs) -> localca::platform::Scope {
     args.scope.parse().unwrap_or_default()
 }
 
-fn print_reports(reports: &[StoreReport]) {
+/// The stores `args` selects on this machine.
+pub(super) fn selected_stores(
+    identity: &Identity,
+    args: &StoreArgs,
+) -> Vec<Box<dyn localca::platform::TrustStore>> {
+    trust::stores(identity, selected(args), scope(args))
+}
+
+pub(super) fn print_reports(reports: &[StoreReport]) {
     for r in reports {
         let (what, detail) = match &r.outcome {
             Outcome::Installed => ("installed", None),
@@ -38,7 +46,7 @@ fn print_reports(reports: &[StoreReport]) {
     }
 }
 
-fn failures(reports: &[StoreReport], what: &str) -> Result<(), Failure> {
+pub(super) fn failures(reports: &[StoreReport], what: &str) -> Result<(), Failure> {
     let failed: Vec<&str> = reports.iter().filter(|r| r.outcome.is_failure()).map(|r| r.kind).collect();
     if failed.is_empty() {
         return Ok(());
@@ -246,7 +254,9 @@ pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool
     let cert = trust::root_cert(&root);
     let stores = trust::stores(identity, selected(stores), scope(stores));
     let reports = trust::status(&stores, &cert);
-    let others = trust::other_roots(&stores, &cert.sha256_hex);
+    let team_roots = localca::team::list(home);
+    let mut others = trust::other_roots(&stores, &cert.sha256_hex);
+    others.retain(|(.., fp)| !team_roots.iter().any(|t| t.fingerprint_hex() == *fp));
     let trusted_everywhere =
         reports.iter().all(|r| matches!(r.outcome, Outcome::AlreadyInstalled | Outcome::Skipped { .. }));
     if json {
@@ -269,7 +279,19 @@ pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool
                 })
             })
             .collect();
-        let doc = json!({ "sha256": cert.sha256_hex, "trusted": trusted_everywhere, "stores": rows, "other_roots": others });
+        let teams: Vec<_> = team_roots
+            .iter()
+            .map(|t| {
+                let reports = trust::status(&stores, &localca::team::store_cert(t));
+                let trusted_in: Vec<_> = reports
+                    .iter()
+                    .filter(|r| matches!(r.outcome, Outcome::AlreadyInstalled))
+                    .map(|r| json!({ "store": r.kind, "location": r.location }))
+                    .collect();
+                json!({ "subject": t.subject(), "sha256": t.fingerprint_hex(), "trusted_in": trusted_in })
+            })
+            .collect();
+        let doc = json!({ "sha256": cert.sha256_hex, "trusted": trusted_everywhere, "stores": rows, "other_roots": others, "trusted_roots": teams });
         println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
     } else {
         println!("Root {} ({}…):", cert.nickname, &cert.sha256_hex[..16]);
@@ -292,6 +314,21 @@ pub fn status(identity: &Identity, home: &CaHome, stores: &StoreArgs, json: bool
         for (kind, location, label, fp) in &others {
             println!("  note: an earlier localca root {label:?} is still in {kind} ({location}); remove it with: localca uninstall --fingerprint {fp}");
         }
+        for team in &team_roots {
+            let reports = trust::status(&stores, &localca::team::store_cert(team));
+            let trusted_in: Vec<&str> = reports
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::AlreadyInstalled))
+                .map(|r| r.kind)
+                .collect();
+            println!(
+                "Trusted root {} (SHA-256 {}): trusted in {}",
+                team.subject(),
+                team.fingerprint_hex(),
+                if trusted_in.is_empty() { "no store".to_string() } else { trusted_in.join(", ") }
+            );
+        }
+        super::inventory::warn_expiring(home, &root, None);
     }
     if trusted_everywhere {
         Ok(())

@@ -31,6 +31,7 @@ pub(super) const KNOWN_FILES: &[&str] = &[
     UNCONSTRAINED_MARKER,
     crate::env_files::ENV_BUNDLE_FILE,
     crate::env_files::ENV_ROOT_FILE,
+    crate::inventory::INVENTORY_FILE,
 ];
 
 /// No CA file is anywhere near this size (an RSA-4096 key is about 3.3 KiB): a larger one is

@@ -34,7 +34,7 @@ thread_local! {
 
 /// A held lock (or a nested hold of one). Dropping it unlocks, then ends the switch to the user.
 #[derive(Debug)]
-pub(super) struct HomeLock {
+pub(crate) struct HomeLock {
     file: Option<File>,
     /// Set when this guard is the outermost hold of `dir` on this thread.
     registered: Option<PathBuf>,

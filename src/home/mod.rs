@@ -100,7 +100,7 @@ impl CaHome {
     }
 
     /// Works as the home's user until the guard is dropped (a no-op unless root under sudo).
-    fn as_user(&self) -> Result<AsUser> {
+    pub(crate) fn as_user(&self) -> Result<AsUser> {
         AsUser::enter(self.owner.map(|o| (o.uid, o.gid))).map_err(|e| Error::io(&self.dir, e))
     }
 
@@ -110,7 +110,7 @@ impl CaHome {
 
     /// Locks the home for a change: exclusively, checked, and with stale temp files of killed runs
     /// removed.
-    fn lock_for_change(&self) -> Result<HomeLock> {
+    pub(crate) fn lock_for_change(&self) -> Result<HomeLock> {
         let held = self.lock(LockMode::Exclusive)?;
         safety::check_files(&self.dir)?;
         files::remove_stale_temp_files(&self.dir);
@@ -208,8 +208,39 @@ impl CaHome {
 
     fn create_locked(&self, profile: &RootProfile) -> Result<(RootCa, Creation)> {
         let (root, key_pem) = RootCa::generate(profile)?;
+        self.store_new_ca(root, &key_pem, profile.key_storage)
+    }
+
+    /// Adopts an existing root (certificate and PKCS#8 key, PEM), as `ca import` does;
+    /// [`Error::CaExists`] when this home already holds one. `cert_path` and `key_path` name
+    /// the source files in errors.
+    pub fn adopt(
+        &self,
+        cert_pem: &str,
+        key_pem: &str,
+        paths: (&Path, &Path),
+        choice: KeyStorageChoice,
+    ) -> Result<(RootCa, Creation)> {
+        let root = RootCa::from_pem(cert_pem, key_pem, paths.0, paths.1)?;
+        let key_pem = root.key_pem(); // normalised to PKCS#8
+        self.with_creation_lock(|| {
+            if self.cert_path().exists() {
+                return Err(Error::CaExists { home: self.dir.clone() });
+            }
+            self.store_new_ca(root, &key_pem, choice)
+        })
+    }
+
+    /// Stores a new root's key where `choice` says, then its certificate.
+    fn store_new_ca(
+        &self,
+        root: RootCa,
+        key_pem: &str,
+        choice: KeyStorageChoice,
+    ) -> Result<(RootCa, Creation)> {
+        let key_pem = key_pem.to_string();
         let fingerprint = root.fingerprint_hex();
-        let (storage, keyring_unavailable) = match profile.key_storage {
+        let (storage, keyring_unavailable) = match choice {
             KeyStorageChoice::File => (KeyStorage::File, None),
             KeyStorageChoice::Keyring => {
                 key_storage::keyring_store(&fingerprint, &key_pem)?;

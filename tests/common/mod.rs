@@ -4,6 +4,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+#[cfg(target_os = "linux")]
+pub mod sandbox;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

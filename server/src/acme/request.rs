@@ -1,0 +1,143 @@
+//! What every ACME POST goes through before its resource sees it: the content type, a size
+//! limit, the JWS, the URL it was signed for, a single-use nonce, and the signer (a known, valid
+//! account by `kid`, or a bare key by `jwk`), in that order.
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Request, StatusCode};
+
+use super::jws::{Jws, PublicKey};
+use super::problem::{Kind, Problem};
+use super::store::Account;
+use super::{AcmeServer, Base, Issuer};
+
+/// Who signed a request.
+pub(crate) enum Signer {
+    /// An account, named by `kid`.
+    Account(Account, PublicKey),
+    /// A key given inline (`jwk`).
+    Key(PublicKey),
+}
+
+/// A verified POST.
+pub(crate) struct Post {
+    /// The signer.
+    pub signer: Signer,
+    /// The payload (empty for POST-as-GET).
+    pub payload: Vec<u8>,
+    /// The URL the request was signed for.
+    pub url: String,
+}
+
+impl Post {
+    /// The signing account; requests by bare key are refused here.
+    pub fn account(&self) -> Result<&Account, Problem> {
+        match &self.signer {
+            Signer::Account(account, _) => Ok(account),
+            Signer::Key(_) => {
+                Err(Problem::malformed("this request must name its account with \"kid\", not \"jwk\""))
+            }
+        }
+    }
+
+    /// Whether this is a POST-as-GET (empty payload).
+    pub fn is_get(&self) -> bool {
+        self.payload.is_empty()
+    }
+
+    /// The payload as JSON of type `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Problem> {
+        serde_json::from_slice(&self.payload)
+            .map_err(|e| Problem::malformed(format!("the payload is not the expected JSON object ({e})")))
+    }
+}
+
+/// Reads and verifies a POST to `path`.
+pub(crate) async fn read<I: Issuer>(
+    server: &AcmeServer<I>,
+    req: Request<Incoming>,
+    base: &Base,
+    path: &str,
+) -> Result<Post, Problem> {
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.split(';').next().unwrap_or("").trim() != "application/jose+json" {
+        return Err(Problem::malformed(format!(
+            "Content-Type must be application/jose+json (got {:?})",
+            content_type
+        ))
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let limit = server.config.max_body;
+    let too_big = || {
+        Problem::malformed(format!("the request body is larger than {limit} bytes"))
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+    };
+    let declared =
+        req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_big());
+    }
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_big()),
+        Err(e) => return Err(Problem::malformed(format!("reading the request body failed: {e}"))),
+    };
+    let jws = Jws::parse(&body)?;
+    let url = base.url(path);
+    match &jws.protected.url {
+        Some(signed) if *signed == url => {}
+        Some(signed) => {
+            return Err(Problem::unauthorized(format!("the JWS was signed for {signed}, but sent to {url}")))
+        }
+        None => return Err(Problem::malformed("the protected header has no \"url\"")),
+    }
+    match &jws.protected.nonce {
+        Some(nonce) if server.nonces.consume(nonce) => {}
+        Some(_) => {
+            return Err(Problem::new(
+                Kind::BadNonce,
+                "the nonce was already used or never issued; use the fresh one",
+            ))
+        }
+        None => return Err(Problem::new(Kind::BadNonce, "the protected header has no \"nonce\"")),
+    }
+    let signer = match (&jws.protected.jwk, &jws.protected.kid) {
+        (Some(jwk), None) => Signer::Key(PublicKey::from_jwk(jwk)?),
+        (None, Some(kid)) => {
+            let account = account_for_kid(server, kid)?;
+            let key = stored_key(&account)?;
+            Signer::Account(account, key)
+        }
+        _ => return Err(Problem::malformed("the protected header needs exactly one of \"jwk\" and \"kid\"")),
+    };
+    let key = match &signer {
+        Signer::Account(_, key) | Signer::Key(key) => key,
+    };
+    jws.verify(key)?;
+    Ok(Post { signer, payload: jws.payload, url })
+}
+
+/// The account a `kid` names; it must exist and be valid.
+fn account_for_kid<I: Issuer>(server: &AcmeServer<I>, kid: &str) -> Result<Account, Problem> {
+    let id = kid
+        .split_once("/acme/acct/")
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| {
+            Problem::new(Kind::AccountDoesNotExist, format!("{kid} is not an account URL of this server"))
+        })?;
+    let account = server.store.account(id)?.ok_or_else(|| {
+        Problem::new(Kind::AccountDoesNotExist, format!("no account {kid}; create one with newAccount"))
+    })?;
+    if account.status != "valid" {
+        return Err(Problem::unauthorized(format!("account {kid} is {}", account.status)));
+    }
+    Ok(account)
+}
+
+/// The key stored with an account.
+pub(crate) fn stored_key(account: &Account) -> Result<PublicKey, Problem> {
+    let jwk: serde_json::Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
+    PublicKey::from_jwk(&jwk)
+}

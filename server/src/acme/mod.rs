@@ -164,7 +164,10 @@ impl<I: Issuer> AcmeServer<I> {
     /// Answers one request.
     pub async fn handle(self: &Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
         let base = self.base(&req);
-        let method = req.method().clone();
+        // Every response carries a fresh nonce except the plain GETs of the directory and ARI.
+        let path = req.uri().path();
+        let wants_nonce = !(req.method() == Method::GET
+            && (path == directory::PATH || path.starts_with("/acme/renewal-info")));
         let reply = match self.route(req, &base).await {
             Ok(reply) => reply,
             Err(problem) => Reply {
@@ -178,7 +181,7 @@ impl<I: Issuer> AcmeServer<I> {
         if !reply.content_type.is_empty() {
             builder = builder.header(CONTENT_TYPE, reply.content_type);
         }
-        if method != Method::GET || reply.status.is_client_error() {
+        if wants_nonce {
             builder = builder.header("replay-nonce", self.nonces.issue()).header(CACHE_CONTROL, "no-store");
         }
         builder = builder.header(LINK, format!("<{}>;rel=\"index\"", base.url(directory::PATH)));

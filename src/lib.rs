@@ -31,6 +31,8 @@ mod key_storage;
 mod leaf;
 mod names;
 mod output;
+#[cfg(feature = "resolver")]
+mod resolver;
 mod root;
 pub mod trust;
 
@@ -44,6 +46,8 @@ pub use key_storage::{keyring_name, KeyStorage, KeyStorageChoice, KEYRING_SERVIC
 pub use leaf::{IssuedLeaf, KeyType, LeafProfile, DEFAULT_LEAF_DAYS, MAX_LEAF_DAYS};
 pub use names::SubjectName;
 pub use output::{default_stem, unignored_in_git, write_leaf, OutputPaths, DEFAULT_P12_PASSWORD};
+#[cfg(feature = "resolver")]
+pub use resolver::{CertResolver, RESOLVER_LEAF_DAYS};
 pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};
 
 /// Writes a file atomically (temp file, fsync, rename), for callers outside the library's own outputs.

@@ -1,5 +1,7 @@
 //! The commands. Each parses what it needs, calls the library and prints.
 
+#[cfg(feature = "server")]
+mod acme;
 pub mod args;
 mod ca;
 mod cert;
@@ -39,6 +41,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             trust::uninstall(&identity, &home, &stores, delete_ca, yes, fingerprint.as_deref())
         }
         Command::Status { stores, json } => trust::status(&identity, &home, &stores, json),
+        #[cfg(feature = "server")]
+        Command::Acme(args::AcmeCommand::Serve(args)) => acme::serve(&identity, &home, args),
+        #[cfg(not(feature = "server"))]
+        Command::Acme(_) => Err(Failure::new(
+            "this localca was built without the servers",
+            Some("build with the default features (`server`)"),
+        )),
     }
 }
 

@@ -17,6 +17,7 @@ mod ari;
 mod certs;
 mod challenges;
 mod directory;
+mod handler;
 pub mod jws;
 pub mod nonce;
 mod objects;
@@ -36,6 +37,7 @@ use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LINK, 
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
+pub use handler::AcmeHandler;
 pub use problem::{Kind, Problem};
 pub use store::Store;
 

@@ -2,7 +2,7 @@
 //! limit, the JWS, the URL it was signed for, a single-use nonce, and the signer (a known, valid
 //! account by `kid`, or a bare key by `jwk`), in that order.
 
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::CONTENT_TYPE;
 use hyper::{Request, StatusCode};
@@ -60,7 +60,14 @@ pub(crate) async fn read<I: Issuer>(
     base: &Base,
     path: &str,
 ) -> Result<Post, Problem> {
-    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let limit = server.config.max_body;
+    let declared =
+        req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(String::from);
+    // The body is read before anything is refused, so HTTP/2 clients get the problem document
+    // rather than a reset stream.
+    let body = read_body(req.into_body(), limit, declared).await?;
+    let content_type = content_type.as_deref().unwrap_or("");
     if content_type.split(';').next().unwrap_or("").trim() != "application/jose+json" {
         return Err(Problem::malformed(format!(
             "Content-Type must be application/jose+json (got {:?})",
@@ -68,21 +75,6 @@ pub(crate) async fn read<I: Issuer>(
         ))
         .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
     }
-    let limit = server.config.max_body;
-    let too_big = || {
-        Problem::malformed(format!("the request body is larger than {limit} bytes"))
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-    };
-    let declared =
-        req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_big());
-    }
-    let body = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_big()),
-        Err(e) => return Err(Problem::malformed(format!("reading the request body failed: {e}"))),
-    };
     let jws = Jws::parse(&body)?;
     let url = base.url(path);
     match &jws.protected.url {
@@ -116,6 +108,38 @@ pub(crate) async fn read<I: Issuer>(
     };
     jws.verify(key)?;
     Ok(Post { signer, payload: jws.payload, url })
+}
+
+/// Past this, an oversized body is not even drained: the stream is reset instead.
+const DRAIN_MAX: usize = 1024 * 1024;
+
+/// Reads a body of at most `limit` bytes. A larger one is read to its end (up to [`DRAIN_MAX`])
+/// and refused with 413, so HTTP/2 clients get the problem document rather than a reset stream.
+async fn read_body(mut body: Incoming, limit: usize, declared: Option<u64>) -> Result<Vec<u8>, Problem> {
+    let too_big = || {
+        Problem::malformed(format!("the request body is larger than {limit} bytes"))
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+    };
+    if declared.is_some_and(|n| n > DRAIN_MAX as u64) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Problem::malformed(format!("reading the request body failed: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            total += data.len();
+            if total <= limit {
+                bytes.extend_from_slice(&data);
+            } else if total > DRAIN_MAX {
+                break;
+            }
+        }
+    }
+    if total > limit {
+        return Err(too_big());
+    }
+    Ok(bytes)
 }
 
 /// The account a `kid` names; it must exist and be valid.

@@ -297,9 +297,11 @@ fn alpn_client_config() -> Arc<ClientConfig> {
     CONFIG
         .get_or_init(|| {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
+            // TLS 1.3 only: its handshake signature is checked against the certificate's raw
+            // key (webpki refuses to parse a certificate with the critical acmeIdentifier).
             let mut config = ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default versions")
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .expect("ring supports TLS 1.3")
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ContentsOnly(provider)))
                 .with_no_client_auth();
@@ -326,11 +328,11 @@ impl ServerCertVerifier for ContentsOnly {
 
     fn verify_tls12_signature(
         &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        Err(rustls::Error::General("tls-alpn-01 validation speaks TLS 1.3 only".into()))
     }
 
     fn verify_tls13_signature(
@@ -339,7 +341,16 @@ impl ServerCertVerifier for ContentsOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        use x509_parser::prelude::{FromDer, X509Certificate};
+        let (_, parsed) = X509Certificate::from_der(cert.as_ref())
+            .map_err(|_| rustls::Error::General("unparsable certificate".into()))?;
+        let spki = rustls::pki_types::SubjectPublicKeyInfoDer::from(parsed.tbs_certificate.subject_pki.raw);
+        rustls::crypto::verify_tls13_signature_with_raw_key(
+            message,
+            &spki,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

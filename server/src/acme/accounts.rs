@@ -66,10 +66,7 @@ pub(crate) fn update<I: Issuer>(
     base: &Base,
     id: &str,
 ) -> Result<Reply, Problem> {
-    let account = post.account()?;
-    if account.id != id {
-        return Err(Problem::unauthorized("the request is signed by another account"));
-    }
+    let account = post.account_with_id(id)?;
     let mut account = account.clone();
     if !post.is_get() {
         let update: AccountUpdate = post.json()?;

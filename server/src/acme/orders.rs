@@ -151,10 +151,7 @@ pub(crate) fn list<I: Issuer>(
     base: &Base,
     id: &str,
 ) -> Result<Reply, Problem> {
-    let account = post.account()?;
-    if account.id != id {
-        return Err(Problem::unauthorized("the request is signed by another account"));
-    }
+    post.account_with_id(id)?;
     let ids = server.store.order_ids(id, 1000)?;
     let urls: Vec<String> = ids.iter().map(|o| objects::order_url(base, o)).collect();
     Ok(Reply::json(StatusCode::OK, &json!({ "orders": urls })))

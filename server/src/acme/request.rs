@@ -41,6 +41,15 @@ impl Post {
         }
     }
 
+    /// The signing account, which must be the one with this id (its own resources).
+    pub fn account_with_id(&self, id: &str) -> Result<&Account, Problem> {
+        let account = self.account()?;
+        if account.id != id {
+            return Err(Problem::unauthorized("the request is signed by another account"));
+        }
+        Ok(account)
+    }
+
     /// Whether this is a POST-as-GET (empty payload).
     pub fn is_get(&self) -> bool {
         self.payload.is_empty()

@@ -31,8 +31,7 @@ async fn main() {
     let tokens: Tokens = Arc::default();
     responder(port, tokens.clone()).await;
 
-    let (account, _) = Account::builder_with_root(root)
-        .expect("root")
+    let (account, _) = Account::builder_with_http(Box::new(http_client(root)))
         .create(
             &NewAccount { contact: &[], terms_of_service_agreed: true, only_return_existing: false },
             directory.clone(),
@@ -91,6 +90,34 @@ async fn main() {
         pct(0.50),
         pct(0.95)
     );
+}
+
+/// instant-acme's own client, with TCP_NODELAY (see Cargo.toml) and our root.
+fn http_client(
+    root: &str,
+) -> hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    instant_acme::BodyWrapper<Bytes>,
+> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from_pem_file(root).expect("root PEM")).expect("root");
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
 }
 
 async fn one_order(account: &Account, tokens: &Tokens, name: &str) -> Result<(), String> {

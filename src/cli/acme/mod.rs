@@ -28,7 +28,13 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
     }
     let root = Arc::new(home.load()?);
     let store_path = home.path().join(STORE_FILE);
-    let store = Store::open(&store_path).map_err(|e| Failure::new(e.to_string(), None))?;
+    let store = Store::open(&store_path).map_err(|e| {
+        let busy = e.to_string().contains("locked");
+        Failure::new(
+            format!("{}: {e}", store_path.display()),
+            busy.then_some("another `localca acme serve` is using this CA home; stop it first"),
+        )
+    })?;
     let listener = listen::bind(args.listen).map_err(|e| {
         Failure::new(
             format!("cannot listen on {}: {e}", args.listen),

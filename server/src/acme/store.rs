@@ -465,68 +465,53 @@ fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Account>> {
         .map_err(StoreError::from))
 }
 
+/// A JSON column, parsed; a damaged value is a conversion error of that column.
+fn json_column<T: serde::de::DeserializeOwned>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
 fn order_by_id(c: &Connection, id: &str) -> Result<Option<Order>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, account, status, expires, identifiers, authzs, cert, error FROM orders WHERE id = ?1",
     )?;
-    let row = stmt
-        .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
+    let order = stmt.query_row([id], |r| {
+        Ok(Order {
+            id: r.get(0)?,
+            account: r.get(1)?,
+            status: r.get(2)?,
+            expires: r.get(3)?,
+            identifiers: json_column(r, 4)?,
+            authzs: json_column(r, 5)?,
+            cert: r.get(6)?,
+            error: r.get(7)?,
         })
-        .optional()?;
-    let Some((id, account, status, expires, identifiers, authzs, cert, error)) = row else { return Ok(None) };
-    Ok(Some(Order {
-        id,
-        account,
-        status,
-        expires,
-        identifiers: serde_json::from_str(&identifiers)?,
-        authzs: serde_json::from_str(&authzs)?,
-        cert,
-        error,
-    }))
+    });
+    Ok(order.optional()?)
 }
 
 fn authz_by_id(c: &Connection, id: &str) -> Result<Option<Authz>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, account, order_id, identifier, status, expires, token, attempt FROM authzs WHERE id = ?1",
     )?;
-    let row = stmt
-        .query_row([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, String>(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
+    let authz = stmt.query_row([id], |r| {
+        let attempt: Option<String> = r.get(7)?;
+        Ok(Authz {
+            id: r.get(0)?,
+            account: r.get(1)?,
+            order: r.get(2)?,
+            identifier: json_column(r, 3)?,
+            status: r.get(4)?,
+            expires: r.get(5)?,
+            token: r.get(6)?,
+            attempted: match attempt {
+                Some(_) => Some(json_column(r, 7)?),
+                None => None,
+            },
         })
-        .optional()?;
-    let Some((id, account, order, identifier, status, expires, token, attempt)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(Authz {
-        id,
-        account,
-        order,
-        identifier: serde_json::from_str(&identifier)?,
-        status,
-        expires,
-        token,
-        attempted: attempt.map(|a| serde_json::from_str(&a)).transpose()?,
-    }))
+    });
+    Ok(authz.optional()?)
 }
 
 /// Creates the database file 0600 before SQLite opens it (SQLite gives its WAL and shared-memory

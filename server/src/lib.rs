@@ -8,6 +8,7 @@
 //!   shutdown that drains in-flight requests.
 //! - [`shutdown`]: SIGINT/SIGTERM (Ctrl-C on Windows) as one shutdown signal.
 //! - [`log`]: one line per request on stderr, `--quiet` aware.
+//! - [`acme`]: the ACME server (RFC 8555), its CA given through [`acme::Issuer`].
 //!
 //! This crate does not depend on the `localca` library: it takes any rustls
 //! `ResolvesServerCert` (in practice `localca::CertResolver`), so the library stays free of
@@ -15,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod acme;
 pub mod listen;
 pub mod log;
 pub mod proxy;

@@ -170,6 +170,10 @@ Examples:
 
 Servers read certificates when they start: reload them afterwards (nginx -s reload).")]
     Renew(RenewArgs),
+    /// A local ACME server (RFC 8555): certbot, lego, Caddy, Traefik and cert-manager get and renew
+    /// certificates from the local CA.
+    #[command(subcommand)]
+    Acme(AcmeCommand),
 }
 
 #[derive(Debug, Args)]
@@ -393,4 +397,46 @@ pub struct ImportArgs {
               clap::builder::PossibleValuesParser::new(["auto", "keyring", "file"]),
               |s: String| s.parse::<KeyStorageChoice>().expect("listed")))]
     pub key_storage: KeyStorageChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AcmeCommand {
+    /// Serve ACME over HTTPS; its own certificate comes from the local CA.
+    #[command(after_help = "\
+Examples:
+  localca acme serve
+  localca acme serve --listen 127.0.0.1:14000 --http-01-port 5002 --days 30
+  localca acme serve --install-service     (a systemd user unit; a launchd agent on macOS)
+
+Clients validate with http-01 (the server fetches http://NAME:PORT/.well-known/acme-challenge/…)
+or tls-alpn-01. Names under .localhost reach this machine; other names must resolve to the client.")]
+    Serve(AcmeServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AcmeServeArgs {
+    /// Address to listen on. Anything but loopback is reachable from other machines (a warning says so).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:14000")]
+    pub listen: std::net::SocketAddr,
+    /// Port of the client that http-01 validation connects to.
+    #[arg(long = "http-01-port", value_name = "PORT", default_value_t = 80)]
+    pub http_01_port: u16,
+    /// Port of the client that tls-alpn-01 validation connects to.
+    #[arg(long = "tls-alpn-01-port", value_name = "PORT", default_value_t = 443)]
+    pub tls_alpn_01_port: u16,
+    /// Validity of issued certificates in days, 1 to 825 (default 7: ACME clients renew).
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    /// No line per request on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Install and start a service running this command (systemd user unit; launchd agent on macOS).
+    #[arg(long, conflicts_with = "uninstall_service")]
+    pub install_service: bool,
+    /// Stop and remove the service.
+    #[arg(long)]
+    pub uninstall_service: bool,
+    /// How long pending orders live, in seconds (for tests of expiry).
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub order_lifetime_secs: Option<u64>,
 }

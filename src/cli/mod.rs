@@ -1,5 +1,7 @@
 //! The commands. Each parses what it needs, calls the library and prints.
 
+#[cfg(feature = "server")]
+mod acme;
 pub mod args;
 mod ca;
 mod cert;
@@ -74,6 +76,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Hosts(command) => hosts::run(command),
         Command::List(args) => inventory::list(&home, args),
         Command::Renew(args) => inventory::renew(&home, args),
+        #[cfg(feature = "server")]
+        Command::Acme(args::AcmeCommand::Serve(args)) => acme::serve(&identity, &home, args),
+        #[cfg(not(feature = "server"))]
+        Command::Acme(_) => Err(Failure::new(
+            "this localca was built without the servers",
+            Some("build with the default features (`server`)"),
+        )),
     }
 }
 

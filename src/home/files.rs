@@ -32,6 +32,10 @@ pub(super) const KNOWN_FILES: &[&str] = &[
     crate::env_files::ENV_BUNDLE_FILE,
     crate::env_files::ENV_ROOT_FILE,
     crate::inventory::INVENTORY_FILE,
+    // `localca acme serve`'s store (SQLite, with its write-ahead log).
+    "acme.sqlite",
+    "acme.sqlite-wal",
+    "acme.sqlite-shm",
 ];
 
 /// No CA file is anywhere near this size (an RSA-4096 key is about 3.3 KiB): a larger one is

@@ -61,7 +61,8 @@ fn bad_days_are_refused_before_anything_is_written() {
     env.ok(&["ca", "create"]);
     let run =
         common::run_command(service_command(&env, &["acme", "serve", "--install-service", "--days", "900"]));
-    assert_eq!(run.code, 1);
+    // A usage error (exit 2), as `cert --days 900` is.
+    assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--days 900"), "{}", run.stderr);
     assert!(!env.tmp.path().join("config/systemd").exists());
     // Without a CA there is nothing to serve: the usual advice.

@@ -127,10 +127,15 @@ fn missing_names_and_bad_days_are_usage_errors() {
     assert_eq!(snapshot(&env.home), None);
 }
 
-/// Bun's binary: `$LOCALCA_BUN`, else `bun` on PATH.
+/// Bun's binary: `$LOCALCA_BUN`, else the one tests/clients/install-clients put under target/
+/// (tests/run calls it), else `bun` on PATH.
 fn bun() -> Option<std::path::PathBuf> {
     if let Some(path) = std::env::var_os("LOCALCA_BUN").filter(|v| !v.is_empty()) {
         return Some(path.into());
+    }
+    let installed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/clients/bun/bin/bun");
+    if installed.is_file() {
+        return Some(installed);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join("bun")).find(|p| p.is_file())

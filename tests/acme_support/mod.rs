@@ -125,7 +125,10 @@ pub fn curl(env: &Env, method: &str, url: &str, body: Option<(&str, &[u8])>) -> 
 
 /// Like [`curl`]; a failed connection is an error instead of a panic.
 pub fn try_curl(env: &Env, method: &str, url: &str, body: Option<(&str, &[u8])>) -> Result<Http, String> {
-    let headers_file = env.tmp.path().join(format!("headers-{}", free_port()));
+    // One name per request: threads of one test send at once (a free port number can repeat).
+    static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let headers_file = env.tmp.path().join(format!("headers-{n}"));
     let mut cmd = Command::new("curl");
     cmd.args(["-sS", "--cacert"])
         .arg(env.root_pem_path())
@@ -155,7 +158,10 @@ pub fn try_curl(env: &Env, method: &str, url: &str, body: Option<(&str, &[u8])>)
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
     let mut lines = raw.lines();
-    let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    let Some(status) = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok())
+    else {
+        return Err(format!("no response status from {url}"));
+    };
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))

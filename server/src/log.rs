@@ -30,6 +30,11 @@ pub struct RequestLine<'a> {
     pub upstream: &'a str,
 }
 
+/// Whether request lines are printed: when not, callers skip building them.
+pub fn requests_enabled() -> bool {
+    !QUIET.load(Ordering::Relaxed)
+}
+
 /// Prints one request line, unless quiet.
 pub fn request(line: &RequestLine<'_>) {
     if QUIET.load(Ordering::Relaxed) {

@@ -22,20 +22,26 @@ pub struct Upstreams {
     h2c: Client<HttpConnector, Body>,
 }
 
+/// The TLS settings for https upstreams: the OS store plus `extra_roots` (the local root).
+/// Built once: reading the OS store takes milliseconds.
+pub fn tls_config(extra_roots: &[Vec<u8>]) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable OS certificates are skipped: the local root alone still works.
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    roots.add_parsable_certificates(extra_roots.iter().map(|der| CertificateDer::from(der.clone())));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 impl Upstreams {
-    /// Clients trusting the OS store plus `extra_roots` (the local root) for https upstreams.
-    pub fn new(extra_roots: &[Vec<u8>]) -> Upstreams {
-        let mut roots = rustls::RootCertStore::empty();
-        // Unreadable OS certificates are skipped: the local root alone still works.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        roots.add_parsable_certificates(extra_roots.iter().map(|der| CertificateDer::from(der.clone())));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    /// Clients using `tls` (from [`tls_config`]) for https upstreams. Connections are spawned
+    /// on the runtime that opens them: make one `Upstreams` per worker thread.
+    pub fn new(tls: rustls::ClientConfig) -> Upstreams {
         let mut http = HttpConnector::new();
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);

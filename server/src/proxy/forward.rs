@@ -34,15 +34,19 @@ pub struct Proxy {
 
 impl Handler for Proxy {
     async fn handle(&self, req: Request<Incoming>, conn: Arc<ConnInfo>) -> Response<Body> {
-        let started = Instant::now();
-        let method = req.method().to_string();
-        let version = format!("{:?}", req.version());
-        let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
         let host = request_host(&req).unwrap_or_default();
+        if !log::requests_enabled() {
+            // `--quiet`: nothing to note down, so skip copying the request line.
+            return self.route(req, &conn, &host).await.0;
+        }
+        let started = Instant::now();
+        let method = req.method().clone();
+        let version = version_name(req.version());
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
         let (response, upstream) = self.route(req, &conn, &host).await;
         log::request(&RequestLine {
-            method: &method,
-            version: &version,
+            method: method.as_str(),
+            version,
             host: &host,
             path: &path,
             status: response.status().as_u16(),
@@ -50,6 +54,18 @@ impl Handler for Proxy {
             upstream: &upstream,
         });
         response
+    }
+}
+
+/// How the log line names an HTTP version.
+fn version_name(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
     }
 }
 

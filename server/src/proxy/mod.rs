@@ -23,7 +23,7 @@ use rustls::server::ResolvesServerCert;
 use crate::listen::{self, is_loopback, Bound};
 use crate::serve::Server;
 use crate::shutdown::Shutdown;
-use crate::{log, tls};
+use crate::{log, tls, workers};
 pub use routes::{NameCheck, Route, RouteTable, Scheme, Upstream};
 
 /// Everything `localca proxy` was asked to do.
@@ -94,7 +94,10 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
         None => None,
     };
     announce(&bound, &table, redirect.as_ref());
-    let runtime = crate::runtime().map_err(ProxyError::Runtime)?;
+    // The main thread's runtime handles signals, the config watcher and the redirect server;
+    // the requests go to the worker threads (see `crate::workers` for why).
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ProxyError::Runtime)?;
     runtime.block_on(async move {
         let shutdown = Shutdown::on_signals().map_err(ProxyError::Runtime)?;
         let table = Arc::new(RwLock::new(Arc::new(table)));
@@ -114,15 +117,28 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
                 Server::new(vec![listener], None, handler).drain(Duration::ZERO).run(shutdown.clone()),
             );
         }
-        let proxy = forward::Proxy {
-            table,
-            upstreams: client::Upstreams::new(&options.upstream_roots),
-            change_host: options.change_host,
-            upstream_timeout: options.upstream_timeout,
+        let upstream_tls = client::tls_config(&options.upstream_roots);
+        let server_tls = tls::server_config(options.resolver.clone(), tls::ALPN_H2_H1);
+        let (change_host, upstream_timeout, drain) =
+            (options.change_host, options.upstream_timeout, options.drain);
+        let worker_shutdown = shutdown.clone();
+        let serve = move |listeners| {
+            // Each worker keeps its own upstream connections, so a request and the upstream
+            // connection it uses live on the same thread.
+            let proxy = forward::Proxy {
+                table: table.clone(),
+                upstreams: client::Upstreams::new(upstream_tls.clone()),
+                change_host,
+                upstream_timeout,
+            };
+            Server::new(listeners, Some(server_tls.clone()), Arc::new(proxy))
+                .drain(drain)
+                .run(worker_shutdown.clone())
         };
-        let tls = tls::server_config(options.resolver.clone(), tls::ALPN_H2_H1);
-        let server = Server::new(bound.listeners, Some(tls), Arc::new(proxy)).drain(options.drain);
-        server.run(shutdown).await.map_err(ProxyError::Runtime)?;
+        let workers =
+            workers::spawn(workers::count(), &bound.listeners, serve).map_err(ProxyError::Runtime)?;
+        let joined = tokio::task::spawn_blocking(move || workers::join(workers)).await;
+        joined.map_err(|e| ProxyError::Runtime(std::io::Error::other(e)))?.map_err(ProxyError::Runtime)?;
         log::info("localca proxy stopped");
         Ok(())
     })

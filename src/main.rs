@@ -21,11 +21,6 @@ macro_rules! eprint {
 mod cli;
 mod console;
 
-/// mimalloc when the servers are built in (see Cargo.toml for why).
-#[cfg(feature = "server")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::process::ExitCode;
 
 use clap::Parser;

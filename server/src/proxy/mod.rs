@@ -3,11 +3,12 @@
 //! [`run`] binds the listeners (loopback 443 by default, falling back to a free port from 8443),
 //! serves HTTP/1.1 and HTTP/2 with certificates from the caller's resolver, forwards each
 //! request to the route's upstream, reloads the config file when it changes, optionally
-//! redirects plain HTTP, and drains on SIGINT/SIGTERM.
+//! redirects plain HTTP, and drains on SIGINT/SIGTERM (requests in flight and WebSockets alike).
 
 mod client;
 pub mod config;
 mod forward;
+mod h2c;
 mod headers;
 mod pages;
 mod redirect;
@@ -114,15 +115,20 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
                 Server::new(vec![listener], None, handler).drain(Duration::ZERO).run(shutdown.clone()),
             );
         }
+        let tunnels = crate::tunnels::Tunnels::new();
         let proxy = forward::Proxy {
             table,
             upstreams: client::Upstreams::new(&options.upstream_roots),
             change_host: options.change_host,
             upstream_timeout: options.upstream_timeout,
+            tunnels: tunnels.clone(),
         };
         let tls = tls::server_config(options.resolver.clone(), tls::ALPN_H2_H1);
         let server = Server::new(bound.listeners, Some(tls), Arc::new(proxy)).drain(options.drain);
-        server.run(shutdown).await.map_err(ProxyError::Runtime)?;
+        // WebSockets keep working through the same drain period as requests, then close.
+        let (served, ()) =
+            tokio::join!(server.run(shutdown.clone()), tunnels.drain(&shutdown, options.drain));
+        served.map_err(ProxyError::Runtime)?;
         log::info("localca proxy stopped");
         Ok(())
     })

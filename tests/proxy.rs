@@ -75,3 +75,12 @@ fn proxy_renews_certificates_in_memory() {
 fn proxy_to_an_h2c_upstream() {
     run_in_sandbox("proxy_to_an_h2c_upstream", "tests/proxy/h2c", &[]);
 }
+
+/// WebSockets at shutdown: after SIGTERM an open WebSocket (Node's client, a real RFC 6455 echo)
+/// keeps working for the drain period, new connections are refused, the idle WebSocket is closed
+/// when the drain ends and the proxy exits 0 within drain + 1.5 s; one that closes earlier lets
+/// the proxy exit at once.
+#[test]
+fn proxy_drains_websockets_on_sigterm() {
+    run_in_sandbox("proxy_drains_websockets_on_sigterm", "tests/proxy/ws-drain", &[]);
+}

@@ -83,3 +83,42 @@ impl Drop for Counted {
         self.0.send_modify(|n| *n -= 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn kept_through_the_drain_then_closed() {
+        crate::runtime().unwrap().block_on(async {
+            let tunnels = Tunnels::new();
+            let shutdown = Shutdown::new();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            // One that ends on its own, one that never would.
+            tunnels.spawn(async move {
+                let _ = done_rx.await;
+            });
+            tunnels.spawn(std::future::pending());
+            assert_eq!(tunnels.open(), 2);
+            let drain = tokio::spawn({
+                let (tunnels, shutdown) = (tunnels.clone(), shutdown.clone());
+                async move { tunnels.drain(&shutdown, Duration::from_millis(300)).await }
+            });
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(tunnels.open(), 2, "nothing closed before shutdown");
+            let started = Instant::now();
+            shutdown.trigger();
+            done_tx.send(()).unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(tunnels.open(), 1, "the finished one is no longer counted");
+            drain.await.unwrap();
+            let took = started.elapsed();
+            assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(1300), "{took:?}");
+            assert_eq!(tunnels.open(), 0, "the idle one was closed after the drain");
+            tunnels.spawn(std::future::pending());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(tunnels.open(), 0, "one opened after the drain is closed at once");
+        });
+    }
+}

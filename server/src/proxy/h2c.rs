@@ -50,3 +50,39 @@ async fn answers_other_than_h2(authority: &str) -> bool {
     };
     matches!(tokio::time::timeout(PROBE_TIMEOUT, probe).await, Ok(Some(true)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A one-connection server that reads the preface and answers `reply` (then hangs up).
+    async fn server(reply: &'static [u8]) -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut preface = [0u8; PREFACE.len()];
+            let _ = stream.read_exact(&mut preface).await;
+            let _ = stream.write_all(reply).await;
+        });
+        Upstream { scheme: Scheme::H2c, authority }
+    }
+
+    #[test]
+    fn tells_an_http1_server_from_an_h2c_one() {
+        crate::runtime().unwrap().block_on(async {
+            let http1 = server(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n").await;
+            let why = explain(&http1, false, "connection closed".into()).await;
+            assert!(why.starts_with("connection closed; "), "{why}");
+            assert!(why.contains(&format!("route to http://{} instead", http1.authority)), "{why}");
+            // An empty SETTINGS frame, as an HTTP/2 server sends first: the error stays as it was.
+            let h2 = server(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]).await;
+            assert_eq!(explain(&h2, false, "stream reset".into()).await, "stream reset");
+            let silent = server(b"").await;
+            assert_eq!(explain(&silent, false, "closed".into()).await, "closed");
+            let http = Upstream { scheme: Scheme::Http, ..server(b"HTTP/1.1 400 x\r\n\r\n").await };
+            assert_eq!(explain(&http, false, "x".into()).await, "x", "only h2c upstreams are asked");
+        });
+    }
+}

@@ -150,7 +150,7 @@ pub enum Error {
     /// stopped and what is still in place.
     #[error("{0}")]
     Stopped(String),
-    /// A [`crate::CertResolver`] lifetime or renewal margin that cannot work.
+    /// A `CertResolver` lifetime or renewal margin that cannot work.
     #[error("leaf lifetime {lifetime:?} with renewal {renew_before:?} before expiry: {reason}")]
     InvalidLifetime {
         /// The lifetime asked for.

@@ -60,7 +60,7 @@ fn proxy_with_vite_and_express() {
     run_in_sandbox("proxy_with_vite_and_express", "tests/proxy/devservers", &[]);
 }
 
-/// In-memory renewal: with `LOCALCA_PROXY_LEAF_LIFETIME=4`, openssl s_client handshakes across
+/// In-memory renewal: with `LOCALCA_PROXY_LEAF_LIFETIME=9`, openssl s_client handshakes across
 /// several renewal points: every handshake verifies (no expired leaf), the serial changes, each
 /// new leaf expires later and is served before the old one expires, and no old serial returns.
 #[test]

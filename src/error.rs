@@ -150,6 +150,16 @@ pub enum Error {
     /// stopped and what is still in place.
     #[error("{0}")]
     Stopped(String),
+    /// A `CertResolver` lifetime or renewal margin that cannot work.
+    #[error("leaf lifetime {lifetime:?} with renewal {renew_before:?} before expiry: {reason}")]
+    InvalidLifetime {
+        /// The lifetime asked for.
+        lifetime: std::time::Duration,
+        /// The renewal margin asked for.
+        renew_before: std::time::Duration,
+        /// Why it cannot work.
+        reason: &'static str,
+    },
 }
 
 impl Error {

@@ -151,6 +151,25 @@ impl RootCa {
         Ok(leaf)
     }
 
+    /// Like [`RootCa::issue`], but valid from `not_before` to `not_after` rather than for
+    /// `profile.days` (the [`crate::CertResolver`]'s leaves, whose lifetime may be shorter than a day).
+    #[cfg(feature = "resolver")]
+    pub(crate) fn issue_between(
+        &self,
+        names: &[SubjectName],
+        profile: &LeafProfile,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<IssuedLeaf> {
+        let mut params = self.leaf_params(names, profile, profile.key_type.is_rsa())?;
+        params.not_before = not_before;
+        params.not_after = not_after;
+        let key = profile.key_type.generate()?;
+        let mut leaf = self.sign(params, &key, names)?;
+        leaf.key_pkcs8_der = Some(key.serialize_der());
+        Ok(leaf)
+    }
+
     /// Checks `names` against the root and the profile, and builds the leaf's parameters.
     pub(crate) fn leaf_params(
         &self,

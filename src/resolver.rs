@@ -16,6 +16,9 @@ use crate::root::RootCa;
 /// Validity of the leaves a [`CertResolver`] issues, in days: short, since they are never stored.
 pub const RESOLVER_LEAF_DAYS: u32 = 7;
 
+/// How far back a leaf's notBefore is set, for clocks a little behind ours.
+const BACKDATE: Duration = Duration::hours(1);
+
 /// Most names kept at once; past it the cache starts over (a client sending random names
 /// must not grow memory without bound).
 const MAX_CACHED: usize = 4096;
@@ -25,7 +28,9 @@ const MAX_CACHED: usize = 4096;
 ///
 /// - Leaves live only in memory, never on disk, and are cached per name.
 /// - They are short-lived ([`RESOLVER_LEAF_DAYS`] by default) and reissued, in memory, once
-///   less than a third of their life is left, at the next handshake for that name.
+///   less than a third of their life is left, at the next handshake for that name: a client
+///   never gets a leaf that expires within that margin. [`CertResolver::with_lifetime`] sets
+///   both the lifetime and the margin, down to seconds (for tests of renewal).
 /// - A name outside the root's name constraints gets no certificate: the handshake fails.
 /// - A client that sends no SNI (it connected to an IP address) gets the leaf for the
 ///   fallback names, `localhost`, `127.0.0.1` and `::1` unless [`CertResolver::with_fallback`]
@@ -42,7 +47,10 @@ const MAX_CACHED: usize = 4096;
 /// ```
 pub struct CertResolver {
     root: Arc<RootCa>,
-    days: u32,
+    /// From issuance to notAfter (notBefore is [`BACKDATE`] earlier still).
+    lifetime: Duration,
+    /// Reissue once less than this is left.
+    renew_before: Duration,
     fallback: Vec<SubjectName>,
     cache: Mutex<HashMap<String, Cached>>,
 }
@@ -57,7 +65,8 @@ impl std::fmt::Debug for CertResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CertResolver")
             .field("root", &self.root)
-            .field("days", &self.days)
+            .field("lifetime", &self.lifetime)
+            .field("renew_before", &self.renew_before)
             .finish_non_exhaustive()
     }
 }
@@ -70,14 +79,50 @@ impl CertResolver {
             .map(|n| SubjectName::parse(n).expect("valid names"))
             .filter(|n| root.name_constraints().is_none_or(|set| set.permits(n)))
             .collect();
-        CertResolver { root, days: RESOLVER_LEAF_DAYS, fallback, cache: Mutex::new(HashMap::new()) }
+        let (lifetime, renew_before) = Self::days_lifetime(RESOLVER_LEAF_DAYS);
+        CertResolver { root, lifetime, renew_before, fallback, cache: Mutex::new(HashMap::new()) }
     }
 
-    /// Leaves valid `days` days (1 to [`crate::MAX_LEAF_DAYS`]).
+    /// Leaves valid `days` days (1 to [`crate::MAX_LEAF_DAYS`]), notBefore included: an hour
+    /// in the past, for clocks a little behind. Reissued when a third of that is left.
     pub fn with_days(mut self, days: u32) -> Result<CertResolver> {
         LeafProfile { days, ..LeafProfile::default() }.check()?;
-        self.days = days;
+        (self.lifetime, self.renew_before) = Self::days_lifetime(days);
+        self.cache.get_mut().expect("cache lock").clear();
         Ok(self)
+    }
+
+    /// Leaves valid for `lifetime` from the moment they are issued (notBefore is still an hour
+    /// earlier, for clock skew), reissued at the first handshake once less than `renew_before`
+    /// is left. Meant for short lifetimes in tests (seconds); `with_days` is the everyday knob.
+    /// Refused ([`Error::InvalidLifetime`]) when `lifetime` is under a second or, with the
+    /// backdating, over [`crate::MAX_LEAF_DAYS`], or when `renew_before` is zero or not
+    /// shorter than `lifetime`.
+    pub fn with_lifetime(
+        mut self,
+        lifetime: std::time::Duration,
+        renew_before: std::time::Duration,
+    ) -> Result<CertResolver> {
+        let invalid = |reason| Error::InvalidLifetime { lifetime, renew_before, reason };
+        let max = Duration::days(i64::from(crate::MAX_LEAF_DAYS)) - BACKDATE;
+        let (Ok(life), Ok(margin)) = (Duration::try_from(lifetime), Duration::try_from(renew_before)) else {
+            return Err(invalid("too long"));
+        };
+        if life < Duration::SECOND || life > max {
+            return Err(invalid("the lifetime must be from 1 second to 825 days less an hour"));
+        }
+        if margin.is_zero() || margin >= life {
+            return Err(invalid("renew more than zero and less than the lifetime before expiry"));
+        }
+        (self.lifetime, self.renew_before) = (life, margin);
+        self.cache.get_mut().expect("cache lock").clear();
+        Ok(self)
+    }
+
+    /// Lifetime and renewal margin for leaves of `days` days in all.
+    fn days_lifetime(days: u32) -> (Duration, Duration) {
+        let total = Duration::days(i64::from(days));
+        (total - BACKDATE, total / 3)
     }
 
     /// The names of the leaf given to clients that send no SNI; none means no certificate.
@@ -113,17 +158,15 @@ impl CertResolver {
             }
         }
         // Issued outside the lock: two first handshakes for one name may both issue; one wins.
-        let profile = LeafProfile { key_type: KeyType::EcdsaP256, days: self.days, client: false };
-        let leaf = self.root.issue(names, &profile)?;
+        let profile = LeafProfile { key_type: KeyType::EcdsaP256, days: 1, client: false };
+        let leaf = self.root.issue_between(names, &profile, now - BACKDATE, now + self.lifetime)?;
         let pkcs8 = leaf.key_pkcs8_der.as_ref().expect("issue makes a key").clone();
         let signing = rustls::crypto::ring::sign::any_ecdsa_type(&PrivateKeyDer::Pkcs8(
             PrivatePkcs8KeyDer::from(pkcs8),
         ))
         .map_err(|e| Error::Crypto(e.to_string()))?;
         let certified = Arc::new(CertifiedKey::new(vec![CertificateDer::from(leaf.cert_der)], signing));
-        // Renew once a third of the life is left.
-        let life = Duration::days(i64::from(self.days));
-        let renew_at = leaf.not_after - life / 3;
+        let renew_at = leaf.not_after - self.renew_before;
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.len() >= MAX_CACHED {
             cache.clear();

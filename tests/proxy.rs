@@ -59,3 +59,28 @@ fn proxy_with_browsers_and_websockets() {
 fn proxy_with_vite_and_express() {
     run_in_sandbox("proxy_with_vite_and_express", "tests/proxy/devservers", &[]);
 }
+
+/// In-memory renewal: with `LOCALCA_PROXY_LEAF_LIFETIME=9`, openssl s_client handshakes across
+/// several renewal points: every handshake verifies (no expired leaf), the serial changes, each
+/// new leaf expires later and is served before the old one expires, and no old serial returns.
+#[test]
+fn proxy_renews_certificates_in_memory() {
+    run_in_sandbox("proxy_renews_certificates_in_memory", "tests/proxy/renewal", &[]);
+}
+
+/// An `h2c://` upstream (Node's `http2.createServer()`): curl over HTTP/1.1 and HTTP/2 through
+/// the proxy gets its body, which says it saw HTTP/2; an HTTP/1.1 server given as `h2c://` gets
+/// a 502 saying it does not speak h2c and to route to `http://`.
+#[test]
+fn proxy_to_an_h2c_upstream() {
+    run_in_sandbox("proxy_to_an_h2c_upstream", "tests/proxy/h2c", &[]);
+}
+
+/// WebSockets at shutdown: after SIGTERM an open WebSocket (Node's client, a real RFC 6455 echo)
+/// keeps working for the drain period, new connections are refused, the idle WebSocket is closed
+/// when the drain ends and the proxy exits 0 within drain + 1.5 s; one that closes earlier lets
+/// the proxy exit at once.
+#[test]
+fn proxy_drains_websockets_on_sigterm() {
+    run_in_sandbox("proxy_drains_websockets_on_sigterm", "tests/proxy/ws-drain", &[]);
+}

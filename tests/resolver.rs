@@ -101,3 +101,64 @@ fn real_handshake() {
     let err = handshake("evil.com").unwrap_err();
     assert!(err.starts_with("server:"), "the server refuses, having no certificate: {err}");
 }
+
+/// Renewal in memory, on a scale of seconds: a leaf with a 3 s lifetime, renewed once less
+/// than 2 s is left, is replaced by one with a new serial and a later notAfter while the old
+/// one is still valid, and the old one is never served again. No handshake ever gets a leaf
+/// with less than the margin left.
+#[test]
+fn renews_in_memory_before_expiry() {
+    use std::time::{Duration, Instant};
+    let (_tmp, home, root) = root();
+    let before = common::snapshot(home.path());
+    let resolver = CertResolver::new(root.clone())
+        .with_lifetime(Duration::from_secs(3), Duration::from_secs(2))
+        .unwrap();
+    let serial = |key: &rustls::sign::CertifiedKey| common::parse(key.cert[0].as_ref()).raw_serial().to_vec();
+    let not_after = |key: &rustls::sign::CertifiedKey| {
+        common::parse(key.cert[0].as_ref()).validity().not_after.timestamp()
+    };
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    let first = resolver.certificate_for("renew.test").unwrap();
+    let first_not_after = not_after(&first);
+    assert!(first_not_after - now() <= 3, "valid at most 3 s from now");
+    let leaf = first.cert[0].as_ref().to_vec();
+    common::webpki_verify(root.certificate_der(), &leaf, webpki::KeyUsage::server_auth(), &["renew.test"])
+        .unwrap();
+    // Until the renewal point, the same leaf; after it, a new one, before the first expires.
+    let started = Instant::now();
+    let mut renewed = None;
+    while started.elapsed() < Duration::from_secs(3) {
+        let current = resolver.certificate_for("renew.test").unwrap();
+        assert!(not_after(&current) - now() >= 1, "a leaf served with less than the margin left");
+        if !Arc::ptr_eq(&current, &first) {
+            renewed = Some((current, started.elapsed()));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (second, at) = renewed.expect("renewed within the first leaf's lifetime");
+    assert!(at >= Duration::from_millis(900), "renewed too early, after {at:?}");
+    assert!(now() < first_not_after, "renewed before the old leaf expired");
+    assert_ne!(serial(&first), serial(&second), "a new serial");
+    assert!(not_after(&second) > first_not_after, "a later notAfter");
+    for _ in 0..3 {
+        let again = resolver.certificate_for("renew.test").unwrap();
+        assert!(Arc::ptr_eq(&again, &second), "the old leaf is no longer served");
+    }
+    assert_eq!(before, common::snapshot(home.path()), "nothing written to the CA home");
+}
+
+#[test]
+fn lifetimes_that_cannot_work_are_refused() {
+    use std::time::Duration;
+    let (_tmp, _home, root) = root();
+    let secs = Duration::from_secs;
+    for (life, margin) in
+        [(secs(0), secs(0)), (secs(10), secs(0)), (secs(10), secs(10)), (secs(900 * 86400), secs(1))]
+    {
+        let err = CertResolver::new(root.clone()).with_lifetime(life, margin).unwrap_err();
+        assert!(matches!(err, localca::Error::InvalidLifetime { .. }), "{life:?}/{margin:?}: {err}");
+    }
+    assert!(CertResolver::new(root).with_lifetime(secs(60), secs(20)).is_ok());
+}

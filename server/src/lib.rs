@@ -8,6 +8,7 @@
 //!   shutdown that drains in-flight requests.
 //! - [`shutdown`]: SIGINT/SIGTERM (Ctrl-C on Windows) as one shutdown signal.
 //! - [`log`]: one line per request on stderr, `--quiet` aware.
+//! - [`tunnels`]: upgraded connections (WebSockets), kept through the drain and then closed.
 //! - [`workers`]: thread-per-core serving, one single-threaded runtime per worker thread.
 //! - [`acme`]: the ACME server (RFC 8555), its CA given through [`acme::Issuer`].
 //!
@@ -24,6 +25,7 @@ pub mod proxy;
 pub mod serve;
 pub mod shutdown;
 pub mod tls;
+pub mod tunnels;
 pub mod workers;
 
 /// The response body every handler returns: boxed, so handlers can stream, proxy or answer

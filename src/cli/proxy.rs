@@ -76,7 +76,7 @@ pub fn run(home: &CaHome, args: ProxyArgs) -> Result<(), Failure> {
         upstream_timeout: Duration::from_secs(args.upstream_timeout.max(1)),
         drain: Duration::from_secs(5),
         upstream_roots: vec![root.certificate_der().to_vec()],
-        resolver: Arc::new(CertResolver::new(root)),
+        resolver: Arc::new(resolver(root)?),
     };
     let table = proxy::initial_routes(&options).map_err(|e| Failure::new(e.to_string(), None))?;
     let added = if args.hosts {
@@ -90,4 +90,25 @@ pub fn run(home: &CaHome, args: ProxyArgs) -> Result<(), Failure> {
         hosts::remove_after_proxy(&added);
     }
     result
+}
+
+/// For tests of in-memory renewal: leaves valid this many seconds, renewed a third before expiry.
+const LEAF_LIFETIME_VAR: &str = "LOCALCA_PROXY_LEAF_LIFETIME";
+
+/// The proxy's certificate resolver: 7-day leaves, or [`LEAF_LIFETIME_VAR`] seconds.
+fn resolver(root: Arc<localca::RootCa>) -> Result<CertResolver, Failure> {
+    let resolver = CertResolver::new(root);
+    let Some(value) = std::env::var_os(LEAF_LIFETIME_VAR) else {
+        return Ok(resolver);
+    };
+    let bad = || {
+        Failure::new(
+            format!("{LEAF_LIFETIME_VAR}={value:?} is not a number of seconds (2 or more)"),
+            Some("unset it for the normal 7-day certificates; it exists for tests of renewal"),
+        )
+    };
+    let seconds: u64 =
+        value.to_str().and_then(|v| v.trim().parse().ok()).filter(|s| *s >= 2).ok_or_else(bad)?;
+    let lifetime = Duration::from_secs(seconds);
+    resolver.with_lifetime(lifetime, lifetime / 3).map_err(|e| Failure::new(e.to_string(), None))
 }

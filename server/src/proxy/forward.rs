@@ -30,6 +30,8 @@ pub struct Proxy {
     pub change_host: bool,
     /// How long an upstream may take to start its response.
     pub upstream_timeout: Duration,
+    /// Upgraded connections (WebSockets), drained at shutdown.
+    pub tunnels: crate::tunnels::Tunnels,
 }
 
 impl Handler for Proxy {
@@ -140,7 +142,7 @@ impl Proxy {
         let mut response = match sent {
             Err(_) => return pages::gateway_timeout(&route.name, upstream, self.upstream_timeout),
             Ok(Err(e)) => {
-                let why = describe(&e);
+                let why = super::h2c::explain(upstream, e.is_connect(), describe(&e)).await;
                 log::warn(&format!(
                     "{}: {upstream}: {why}; is your dev server running on {}?",
                     route.name, upstream.authority
@@ -152,7 +154,7 @@ impl Proxy {
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             if let Some(client_upgrade) = client_upgrade {
                 let upstream_upgrade = hyper::upgrade::on(&mut response);
-                tokio::spawn(async move {
+                self.tunnels.spawn(async move {
                     if let (Ok(client), Ok(upstream)) = tokio::join!(client_upgrade, upstream_upgrade) {
                         let mut client = TokioIo::new(client);
                         let mut upstream = TokioIo::new(upstream);

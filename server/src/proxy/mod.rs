@@ -3,11 +3,12 @@
 //! [`run`] binds the listeners (loopback 443 by default, falling back to a free port from 8443),
 //! serves HTTP/1.1 and HTTP/2 with certificates from the caller's resolver, forwards each
 //! request to the route's upstream, reloads the config file when it changes, optionally
-//! redirects plain HTTP, and drains on SIGINT/SIGTERM.
+//! redirects plain HTTP, and drains on SIGINT/SIGTERM (requests in flight and WebSockets alike).
 
 mod client;
 pub mod config;
 mod forward;
+mod h2c;
 mod headers;
 mod pages;
 mod redirect;
@@ -124,19 +125,28 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
         let worker_shutdown = shutdown.clone();
         let serve = move |listeners| {
             // Each worker keeps its own upstream connections, so a request and the upstream
-            // connection it uses live on the same thread.
+            // connection it uses live on the same thread; its WebSockets live there too.
+            let tunnels = crate::tunnels::Tunnels::new();
             let proxy = forward::Proxy {
                 table: table.clone(),
                 upstreams: client::Upstreams::new(upstream_tls.clone()),
                 change_host,
                 upstream_timeout,
+                tunnels: tunnels.clone(),
             };
-            Server::new(listeners, Some(server_tls.clone()), Arc::new(proxy))
-                .drain(drain)
-                .run(worker_shutdown.clone())
+            let server = Server::new(listeners, Some(server_tls.clone()), Arc::new(proxy)).drain(drain);
+            let shutdown = worker_shutdown.clone();
+            // WebSockets keep working through the same drain period as requests, then close.
+            async move {
+                let (served, ()) =
+                    tokio::join!(server.run(shutdown.clone()), tunnels.drain(&shutdown, drain));
+                served
+            }
         };
         let workers =
             workers::spawn(workers::count(), &bound.listeners, serve).map_err(ProxyError::Runtime)?;
+        // Only the workers' copies stay open: once they stop accepting, connections are refused.
+        drop(bound);
         let joined = tokio::task::spawn_blocking(move || workers::join(workers)).await;
         joined.map_err(|e| ProxyError::Runtime(std::io::Error::other(e)))?.map_err(ProxyError::Runtime)?;
         log::info("localca proxy stopped");

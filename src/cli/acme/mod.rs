@@ -1,6 +1,7 @@
 //! `localca acme serve`: a local ACME server issuing from the local CA.
 
 mod issuer;
+mod recorder;
 mod service;
 
 use std::net::SocketAddr;
@@ -57,7 +58,10 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
         config.order_lifetime = Duration::from_secs(secs);
     }
     let resolver = Arc::new(CertResolver::new(root.clone()));
-    let server = Arc::new(AcmeServer::new(store, issuer::LocalIssuer { root: root.clone() }, config));
+    // Dropped when `serve` returns, after the server stopped: records what is still pending.
+    let (_recorder, feed) = recorder::Recorder::start(home.clone(), root.fingerprint_hex());
+    let issuer = issuer::LocalIssuer { root: root.clone(), inventory: feed };
+    let server = Arc::new(AcmeServer::new(store, issuer, config));
     localca_server::log::set_quiet(args.quiet);
     print_banner(home, &authority, &args, days, &root);
 

@@ -230,7 +230,7 @@ pub fn renew(home: &CaHome, args: RenewArgs) -> Result<(), Failure> {
             within.unwrap_or(30)
         );
     } else {
-        println!("{renewed} renewed, {skipped} skipped.");
+        println!("{renewed} renewed, {} skipped.", skipped + acme.len());
     }
     if renewed > 0 {
         println!("Servers read certificates at start: restart or reload them to serve the new files.");

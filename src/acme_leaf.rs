@@ -125,17 +125,41 @@ impl Inventory {
         self.leaves.push(record);
     }
 
+    /// Adds an ACME leaf found in the ACME store but missing here (issued before ACME leaves
+    /// were recorded, or just before the server was killed), unless the inventory has it or a
+    /// later leaf of the same account and names (its renewal). Pass only the newest leaf of each
+    /// account and name set. Whether it was added.
+    pub fn restore_acme(&mut self, record: LeafRecord) -> bool {
+        let Some(origin) = &record.acme else { return false };
+        let mut names = record.all_names();
+        names.sort();
+        let superseded = self.leaves.iter().any(|r| {
+            r.serial == record.serial
+                || r.acme.as_ref().is_some_and(|a| a.account_id() == origin.account_id())
+                    && r.not_after > record.not_after
+                    && {
+                        let mut theirs = r.all_names();
+                        theirs.sort();
+                        theirs == names
+                    }
+        });
+        if !superseded {
+            self.insert_acme(record);
+        }
+        !superseded
+    }
+
     /// Marks the ACME leaf with serial `serial` revoked (`reason`: RFC 5280 code). False when the
-    /// inventory has no such leaf (one issued before ACME leaves were recorded, or replaced).
+    /// inventory has no such leaf (one replaced by its renewal) or it was marked already.
     pub fn mark_revoked(&mut self, serial: &str, reason: u8, at: OffsetDateTime) -> bool {
         let found = self.leaves.iter_mut().filter(|r| r.serial == serial).find_map(|r| r.acme.as_mut());
         match found {
-            Some(origin) => {
-                origin.revoked_at.get_or_insert(at);
-                origin.revocation_reason.get_or_insert(reason);
+            Some(origin) if origin.revoked_at.is_none() => {
+                origin.revoked_at = Some(at);
+                origin.revocation_reason = Some(reason);
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 }
@@ -173,6 +197,18 @@ mod tests {
     }
 
     #[test]
+    fn restoring_skips_what_is_there_or_was_renewed() {
+        let mut inv = Inventory::default();
+        inv.insert_acme(issued("u/A", &["a.test"], 2));
+        let mut older = issued("u/A", &["a.test"], 1);
+        older.not_after -= Duration::days(1);
+        assert!(!inv.restore_acme(older), "its renewal is there");
+        assert!(!inv.restore_acme(issued("u/A", &["a.test"], 2)), "it is there");
+        assert!(inv.restore_acme(issued("u/B", &["a.test"], 3)));
+        assert_eq!(inv.leaves.len(), 2);
+    }
+
+    #[test]
     fn long_expired_acme_leaves_are_dropped_and_revocation_is_marked() {
         let mut inv = Inventory::default();
         let mut old = issued("u/A", &["old.test"], 1);
@@ -182,6 +218,7 @@ mod tests {
         assert_eq!(inv.leaves.len(), 1);
         assert!(!inv.mark_revoked("01", 0, OffsetDateTime::now_utc()));
         assert!(inv.mark_revoked("02", 4, OffsetDateTime::now_utc()));
+        assert!(!inv.mark_revoked("02", 4, OffsetDateTime::now_utc()), "marked once");
         assert!(inv.leaves[0].is_revoked());
         assert_eq!(inv.leaves[0].acme.as_ref().unwrap().revocation_reason, Some(4));
     }

@@ -100,3 +100,63 @@ fn revoked_leaves_are_marked_and_rotation_leaves_acme_leaves_to_their_clients() 
     assert!(table.contains("its ACME client gets one from the current root"), "{table}");
     assert_eq!(acme_leaves(&env).len(), 2, "rotation keeps the ACME records");
 }
+
+fn serial_hex(der: &[u8]) -> String {
+    common::parse(der).raw_serial().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_restart_records_what_the_inventory_lacks_and_nothing_more() {
+    use std::os::unix::fs::MetadataExt;
+    let env = env_with_ca();
+    env.ok(&["cert", "files.test"]);
+    let http01 = Http01::start();
+    let args = ["--quiet", "--http-01-port", &http01.port.to_string()];
+    let mut server = Server::start(&env, &args);
+    let mut client = Client::new(&env, &server.directory);
+    client.register();
+    let account_id = client.kid.clone().unwrap().rsplit('/').next().unwrap().to_string();
+    let first = try_issue(&mut client, &http01, &["a.localhost"]).unwrap();
+    let first = serial_hex(&download_leaf(&mut client, &first));
+    let renewed = try_issue(&mut client, &http01, &["a.localhost"]).unwrap();
+    let renewed = serial_hex(&download_leaf(&mut client, &renewed));
+    let order = try_issue(&mut client, &http01, &["b.localhost"]).unwrap();
+    let revoked = download_leaf(&mut client, &order);
+    let r = client.post(&client.url("revokeCert"), Some(&json!({ "certificate": b64(&revoked) })));
+    assert_eq!(r.status, 200);
+    terminate(&mut server);
+    let inventory = env.home.join("inventory.json");
+    let before: serde_json::Value = serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+
+    // A restart with nothing missing writes nothing.
+    let inode = std::fs::metadata(&inventory).unwrap().ino();
+    let mut server = Server::start(&env, &args);
+    terminate(&mut server);
+    assert_eq!(std::fs::metadata(&inventory).unwrap().ino(), inode, "{}", server.log_text());
+
+    // The ACME records lost (a kill -9 before they were written, or an upgrade from a version
+    // that did not record them): the next start puts them back from acme.sqlite, the renewal
+    // only (not the certificate it replaced), the revocation too.
+    let mut lost = before.clone();
+    lost["leaves"].as_array_mut().unwrap().retain(|l| l.get("acme").is_none());
+    std::fs::write(&inventory, serde_json::to_vec_pretty(&lost).unwrap()).unwrap();
+    assert!(acme_leaves(&env).is_empty());
+    let mut server = Server::start(&env, &args);
+    terminate(&mut server);
+    assert!(
+        server.log_text().contains("recorded 2 ACME certificate(s) and 1 revocation(s)"),
+        "{}",
+        server.log_text()
+    );
+    let leaves = acme_leaves(&env);
+    let serials: Vec<&str> = leaves.iter().map(|l| l["serial"].as_str().unwrap()).collect();
+    assert_eq!(serials, [renewed.as_str(), serial_hex(&revoked).as_str()], "not {first}: {leaves:#?}");
+    assert!(leaves.iter().all(|l| l["acme"]["account_id"] == account_id.as_str()));
+    assert_eq!(leaves[0]["state"], "ok");
+    assert_eq!(leaves[1]["state"], "revoked");
+    assert_eq!(leaves[1]["names"], json!(["b.localhost"]));
+    let all = acme_support::list_json(&env);
+    let files: Vec<_> =
+        all["leaves"].as_array().unwrap().iter().filter(|l| l["issued_via"] == "cert").collect();
+    assert_eq!(files.len(), 1, "the file leaf stays: {all:#}");
+}

@@ -455,6 +455,31 @@ impl Store {
             Ok(n == 1)
         })
     }
+
+    /// Every certificate that expires after `after` (Unix seconds), in issuance order, with the
+    /// identifiers it was issued for: for mirroring the store elsewhere (the CA's inventory).
+    pub fn certs_expiring_after(&self, after: i64) -> Result<Vec<(Cert, Vec<Identifier>)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, account, serial, ari_id, chain_pem, not_before, not_after, revoked, names
+                 FROM certs WHERE not_after > ?1 ORDER BY not_before, rowid",
+            )?;
+            let rows = stmt.query_map([after], |r| {
+                let cert = Cert {
+                    id: r.get(0)?,
+                    account: r.get(1)?,
+                    serial: r.get(2)?,
+                    ari_id: r.get(3)?,
+                    chain_pem: r.get(4)?,
+                    not_before: r.get(5)?,
+                    not_after: r.get(6)?,
+                    revoked: r.get(7)?,
+                };
+                Ok((cert, json_column(r, 8)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
 }
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Account>> {

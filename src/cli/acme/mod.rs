@@ -1,5 +1,6 @@
 //! `localca acme serve`: a local ACME server issuing from the local CA.
 
+mod catch_up;
 mod issuer;
 mod recorder;
 mod service;
@@ -50,6 +51,7 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
         );
     }
     let authority = url_authority(&local);
+    catch_up::catch_up(home, &store, &authority);
     let mut config = Config::new(authority.clone());
     config.http01_port = args.http_01_port;
     config.tlsalpn01_port = args.tls_alpn_01_port;

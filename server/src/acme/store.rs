@@ -456,27 +456,14 @@ impl Store {
         })
     }
 
-    /// Every certificate that expires after `after` (Unix seconds), in issuance order, with the
-    /// identifiers it was issued for: for mirroring the store elsewhere (the CA's inventory).
-    pub fn certs_expiring_after(&self, after: i64) -> Result<Vec<(Cert, Vec<Identifier>)>> {
+    /// The ids of the certificates that expire after `after` (Unix seconds), in issuance order,
+    /// with the identifiers each was issued for: for mirroring the store elsewhere (the CA's
+    /// inventory); [`Store::cert`] reads each.
+    pub fn cert_ids_expiring_after(&self, after: i64) -> Result<Vec<(String, Vec<Identifier>)>> {
         self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, account, serial, ari_id, chain_pem, not_before, not_after, revoked, names
-                 FROM certs WHERE not_after > ?1 ORDER BY not_before, rowid",
-            )?;
-            let rows = stmt.query_map([after], |r| {
-                let cert = Cert {
-                    id: r.get(0)?,
-                    account: r.get(1)?,
-                    serial: r.get(2)?,
-                    ari_id: r.get(3)?,
-                    chain_pem: r.get(4)?,
-                    not_before: r.get(5)?,
-                    not_after: r.get(6)?,
-                    revoked: r.get(7)?,
-                };
-                Ok((cert, json_column(r, 8)?))
-            })?;
+            let mut stmt =
+                c.prepare("SELECT id, names FROM certs WHERE not_after > ?1 ORDER BY not_before, rowid")?;
+            let rows = stmt.query_map([after], |r| Ok((r.get(0)?, json_column(r, 1)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

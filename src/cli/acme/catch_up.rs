@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use localca::{AcmeIssued, CaHome, Inventory, LeafRecord, SubjectName, ACME_KEEP_EXPIRED_DAYS};
-use localca_server::acme::store::Cert;
+use localca_server::acme::store::{Cert, StoreError};
 use localca_server::acme::{Identifier, Store};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 pub fn catch_up(home: &CaHome, store: &Store, authority: &str) {
     let now = OffsetDateTime::now_utc();
     let after = now.unix_timestamp() - ACME_KEEP_EXPIRED_DAYS * 86_400;
-    let certs = match store.certs_expiring_after(after) {
+    let certs = match stored(store, after) {
         Ok(certs) => certs,
         Err(e) => return eprintln!("warning: cannot read the ACME store to update the inventory: {e}"),
     };
@@ -56,6 +56,17 @@ pub fn catch_up(home: &CaHome, store: &Store, authority: &str) {
         ),
         Err(e) => eprintln!("warning: ACME certificates are not recorded in the inventory: {e}"),
     }
+}
+
+/// The certificates that expire after `after`, in issuance order, with their identifiers.
+fn stored(store: &Store, after: i64) -> Result<Vec<(Cert, Vec<Identifier>)>, StoreError> {
+    let mut certs = Vec::new();
+    for (id, ids) in store.cert_ids_expiring_after(after)? {
+        if let Some(cert) = store.cert(&id)? {
+            certs.push((cert, ids));
+        }
+    }
+    Ok(certs)
 }
 
 /// The inventory record of a stored certificate; `None` when its chain does not parse.

@@ -105,6 +105,10 @@ fn run(home: &CaHome, root_sha256: &str, rx: &Receiver<Event>) {
 /// stay in the ACME store.
 fn flush(home: &CaHome, root_sha256: &str, events: Vec<Event>) {
     let count = events.len();
+    // The CA was deleted under the running server: do not bring its folder back for this.
+    if !home.cert_path().exists() {
+        return eprintln!("warning: {count} ACME certificate event(s) not recorded: the CA is gone");
+    }
     let result = Inventory::update(home, |inventory| {
         for event in events {
             match event {

@@ -92,14 +92,6 @@ impl LeafRecord {
     pub fn is_revoked(&self) -> bool {
         self.acme.as_ref().is_some_and(|a| a.revoked_at.is_some())
     }
-
-    /// How messages name it: its first file, or for an ACME leaf its names.
-    pub fn label(&self) -> String {
-        match &self.acme {
-            Some(_) => format!("{} (ACME)", self.all_names().join(",")),
-            None => self.main_path().display().to_string(),
-        }
-    }
 }
 
 impl Inventory {

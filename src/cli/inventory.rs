@@ -182,6 +182,7 @@ pub fn renew(home: &CaHome, args: RenewArgs) -> Result<(), Failure> {
     let (acme, chosen): (Vec<&LeafRecord>, Vec<&LeafRecord>) = chosen.into_iter().partition(|l| l.is_acme());
     if !acme.is_empty() {
         let mut names: Vec<String> = acme.iter().flat_map(|l| l.all_names()).collect();
+        names.sort();
         names.dedup();
         let shown =
             if names.len() > 3 { format!("{}, …", names[..3].join(", ")) } else { names.join(", ") };

@@ -1,6 +1,7 @@
 //! The inventory: every leaf issued into files, recorded in `inventory.json` in the CA home so
 //! that `list` can show them, `renew` can re-issue them in place and `ca rotate` can move them to
-//! a new root.
+//! a new root. Leaves issued by `localca acme serve` are recorded too, without paths (see
+//! `acme_leaf`): their ACME clients keep and renew them.
 //!
 //! The file is JSON (serde), rewritten atomically under the CA home's lock. A damaged inventory is
 //! an error naming the file; it is never overwritten or silently dropped.
@@ -12,12 +13,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::acme_leaf::AcmeOrigin;
 use crate::atomic_file::{self, Mode};
 use crate::error::{Error, Result};
 use crate::home::CaHome;
 use crate::leaf::{IssuedLeaf, KeyType, LeafProfile};
 use crate::names::SubjectName;
 use crate::output::OutputPaths;
+use crate::root::sha256_hex;
 
 /// File name of the inventory inside the CA home.
 pub const INVENTORY_FILE: &str = "inventory.json";
@@ -62,6 +65,10 @@ impl StoredPath {
 pub struct LeafRecord {
     /// The certificate's serial number, lower-case hex.
     pub serial: String,
+    /// SHA-256 of the certificate (DER), lower-case hex; absent in records written before it
+    /// was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// Host names, IP addresses and email addresses, as normalised.
     pub names: Vec<String>,
     /// URI names.
@@ -84,16 +91,22 @@ pub struct LeafRecord {
     pub issued_at: OffsetDateTime,
     /// SHA-256 of the root that signed it.
     pub root_sha256: String,
-    /// Absolute path of the certificate file.
+    /// Absolute path of the certificate file (none for an ACME leaf).
+    #[serde(default)]
     pub cert: Option<StoredPath>,
     /// Absolute path of the key file.
+    #[serde(default)]
     pub key: Option<StoredPath>,
     /// Absolute path of the PKCS#12 bundle.
+    #[serde(default)]
     pub p12: Option<StoredPath>,
     /// Set while a renewal is writing the files: the serial about to be written. A crash in
     /// between leaves files holding either serial, both ours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_serial: Option<String>,
+    /// Set for a leaf issued by `localca acme serve`: its ACME account (and revocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<AcmeOrigin>,
 }
 
 impl LeafRecord {
@@ -112,6 +125,7 @@ impl LeafRecord {
         let (uris, names) = leaf.names.iter().partition::<Vec<_>, _>(|n| matches!(n, SubjectName::Uri(_)));
         LeafRecord {
             serial: serial_hex(&leaf.cert_der).unwrap_or_default(),
+            sha256: Some(sha256_hex(&leaf.cert_der)),
             names: names.iter().map(ToString::to_string).collect(),
             uris: uris.iter().map(ToString::to_string).collect(),
             key_type: if from_csr { "csr".into() } else { profile.key_type.to_string() },
@@ -125,6 +139,7 @@ impl LeafRecord {
             key: abs(&paths.key),
             p12: abs(&paths.p12),
             pending_serial: None,
+            acme: None,
         }
     }
 

@@ -21,6 +21,7 @@
 
 pub use localca_platform as platform;
 
+mod acme_leaf;
 mod atomic_file;
 pub mod check;
 mod constraints;
@@ -49,6 +50,7 @@ pub mod store_lock;
 pub mod team;
 pub mod trust;
 
+pub use acme_leaf::{AcmeIssued, AcmeOrigin, ACME_KEEP_EXPIRED_DAYS};
 pub use atomic_file::{Mode, Owner};
 pub use constraints::{IpRange, NameConstraintSet, DEFAULT_DNS, DEFAULT_IP};
 pub use csr::{CertificateRequest, MAX_CSR_BYTES};
@@ -70,7 +72,7 @@ pub use output::{
 };
 pub use output_target::{classify as classify_output, is_std_stream, same_file, write_outputs, Target};
 pub use permits::{permit_value, RootWishes};
-pub use renew::{reissue, Renewal};
+pub use renew::{reissue, Renewal, ACME_RENEWS};
 #[cfg(feature = "resolver")]
 pub use resolver::{CertResolver, RESOLVER_LEAF_DAYS};
 pub use root::{RootCa, RootCertificate, RootProfile, ROOT_VALIDITY_DAYS};

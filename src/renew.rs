@@ -8,6 +8,9 @@ use crate::leaf_files::{inspect, FileState};
 use crate::output::{write_leaf, DEFAULT_P12_PASSWORD};
 use crate::root::RootCa;
 
+/// Why an ACME leaf is never re-issued by localca.
+pub const ACME_RENEWS: &str = "issued via ACME: its ACME client renews it from `localca acme serve`";
+
 /// What happened to one leaf.
 #[derive(Debug)]
 pub enum Renewal {
@@ -19,13 +22,17 @@ pub enum Renewal {
 
 /// Re-issues `record` with `root` into the same files. `p12_password` is needed only for a
 /// bundle whose password was not the default. Leaves whose files are gone or hold someone
-/// else's certificate, and leaves signed from a CSR, are skipped with the reason.
+/// else's certificate, leaves signed from a CSR and leaves issued through ACME (their client
+/// renews them) are skipped with the reason.
 pub fn reissue(
     home: &CaHome,
     root: &RootCa,
     record: &LeafRecord,
     p12_password: Option<&str>,
 ) -> Result<Renewal> {
+    if record.is_acme() {
+        return Ok(Renewal::Skipped(ACME_RENEWS.into()));
+    }
     let Some(profile) = record.profile() else {
         return Ok(Renewal::Skipped(
             "signed from a CSR, whose key localca does not have: sign the request again with \

@@ -267,3 +267,95 @@ fn caddy_gets_its_certificate_from_localca() {
     let (ok, _) = curl(false);
     assert!(!ok, "without the root, curl must refuse Caddy's certificate");
 }
+
+/// The account URL lego registered (from its account.json).
+fn lego_account_url(env: &Env) -> String {
+    let accounts = env.tmp.path().join("lego/accounts");
+    let server_dir = std::fs::read_dir(&accounts).unwrap().next().unwrap().unwrap().path();
+    let file = server_dir.join("dev@example.test/account.json");
+    let account: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    account["registration"]["uri"].as_str().unwrap_or_else(|| panic!("no uri in {account}")).to_string()
+}
+
+#[test]
+fn lego_certificates_are_listed_with_their_account_and_left_to_lego() {
+    let test = "lego_certificates_are_listed_with_their_account_and_left_to_lego";
+    if !have("lego") {
+        return common::skip(test, "lego is not installed", false);
+    }
+    use acme_support::{acme_leaves, list_json, wait_for_acme_leaves};
+    let env = env_with_ca();
+    env.ok(&["cert", "files.test"]);
+    let http_port = free_port().to_string();
+    let server = Server::start(&env, &["--http-01-port", &http_port]);
+    let challenge = [
+        "--domains",
+        "app.localhost",
+        "--domains",
+        "www.app.localhost",
+        "--http",
+        "--http.port",
+        &format!("127.0.0.1:{http_port}"),
+    ];
+
+    // Before: only the leaf `cert` wrote.
+    assert!(acme_leaves(&env).is_empty(), "{:#}", list_json(&env));
+    assert_eq!(list_json(&env)["leaves"].as_array().unwrap().len(), 1);
+
+    let (ok, text) = lego(&env, &server, true, &[&challenge[..], &["run"]].concat());
+    assert!(ok, "lego run failed:\n{text}\nserver log:\n{}", server.log_text());
+    let cert = env.tmp.path().join("lego/certificates/app.localhost.crt");
+    let der = common::cert_der_from_file(&cert);
+    let serial: String = serial_of(&cert).iter().map(|b| format!("{b:02x}")).collect();
+    let leaves = wait_for_acme_leaves(&env, |l| l.len() == 1);
+    let leaf = &leaves[0];
+    assert_eq!(leaf["serial"], serial.as_str(), "{leaf:#}");
+    assert_eq!(leaf["sha256"], common::sha256_hex(&der).as_str());
+    assert_eq!(leaf["names"], serde_json::json!(["app.localhost", "www.app.localhost"]));
+    assert_eq!(leaf["acme"]["account"], lego_account_url(&env).as_str());
+    assert!(lego_account_url(&env).ends_with(leaf["acme"]["account_id"].as_str().unwrap()));
+    assert_eq!(leaf["state"], "ok");
+    assert_eq!(leaf["days"], 7);
+    for file in ["cert", "key", "p12"] {
+        assert!(leaf[file].is_null(), "an ACME leaf has no files: {leaf:#}");
+    }
+    let not_after = common::parse(&der).validity().not_after.timestamp();
+    let listed = time::OffsetDateTime::parse(
+        leaf["not_after"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(listed.unix_timestamp(), not_after);
+    let table = env.ok(&["list"]).stdout;
+    assert!(table.contains(&format!("issued via ACME, account {}", lego_account_url(&env))), "{table}");
+
+    // `renew` (due ones, then all) leaves it to lego, in one line, and still renews the rest.
+    for args in [&["renew"][..], &["renew", "--all"]] {
+        let run = env.ok(args);
+        assert!(
+            run.stdout
+                .contains("skipped  1 certificate(s) issued via ACME (app.localhost, www.app.localhost)")
+                && run.stdout.contains("ACME clients renew them"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        assert_eq!(common::cert_der_from_file(&cert), der, "renew must not touch lego's files");
+    }
+    assert!(env.ok(&["renew", "--all"]).stdout.contains("1 renewed"));
+
+    // lego's renewal replaces the record; revocation marks the new one revoked.
+    let renew = [&challenge[..], &["renew", "--days", "30", "--no-random-sleep"]].concat();
+    let (ok, text) = lego(&env, &server, true, &renew);
+    assert!(ok, "lego renew failed:\n{text}");
+    let renewed: String = serial_of(&cert).iter().map(|b| format!("{b:02x}")).collect();
+    wait_for_acme_leaves(&env, |l| l.len() == 1 && l[0]["serial"] == renewed.as_str());
+    let (ok, text) =
+        lego(&env, &server, true, &[&challenge[..], &["revoke", "--keep", "--reason", "4"]].concat());
+    assert!(ok, "lego revoke failed:\n{text}\nserver log:\n{}", server.log_text());
+    let leaves = wait_for_acme_leaves(&env, |l| l.len() == 1 && l[0]["state"] == "revoked");
+    assert_eq!(leaves[0]["serial"], renewed.as_str());
+    assert_eq!(leaves[0]["acme"]["revocation_reason"], 4);
+    assert!(leaves[0]["acme"]["revoked_at"].is_string(), "{:#}", leaves[0]);
+    let table = env.ok(&["list"]).stdout;
+    assert!(table.lines().any(|l| l.starts_with("revoked") && l.contains("app.localhost")), "{table}");
+}

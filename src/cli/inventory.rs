@@ -42,7 +42,7 @@ pub fn warn_expiring(home: &CaHome, root: &RootCertificate, except_serial: Optio
         let soon: Vec<&LeafRecord> = inventory
             .leaves
             .iter()
-            .filter(|l| Some(l.serial.as_str()) != except_serial)
+            .filter(|l| Some(l.serial.as_str()) != except_serial && !l.is_acme())
             .filter(|l| l.days_left() <= LEAF_WARN_DAYS && l.file_state() == FileState::Ok)
             .collect();
         if let Some(first) = soon.iter().min_by_key(|l| l.not_after) {
@@ -93,8 +93,16 @@ pub fn list(home: &CaHome, args: ListArgs) -> Result<(), Failure> {
                     "cert": path(&l.cert),
                     "key": path(&l.key),
                     "p12": path(&l.p12),
-                    "state": state.word(),
+                    "state": state_word(l, state),
                     "problem": state.explain(l),
+                    "sha256": l.sha256,
+                    "issued_via": if l.is_acme() { "acme" } else { "cert" },
+                    "acme": l.acme.as_ref().map(|a| json!({
+                        "account": a.account,
+                        "account_id": a.account_id(),
+                        "revoked_at": a.revoked_at.map(rfc3339),
+                        "revocation_reason": a.revocation_reason,
+                    })),
                 })
             })
             .collect();
@@ -111,21 +119,29 @@ pub fn list(home: &CaHome, args: ListArgs) -> Result<(), Failure> {
     }
     println!("{:<12} {:<10} {:>5}  {:<30} FILE", "STATE", "EXPIRES", "DAYS", "NAMES");
     for (l, state) in &rows {
-        let mut word = state.word().to_string();
-        if state == &FileState::Ok && l.days_left() < 0 {
+        let mut word = state_word(l, state).to_string();
+        if word == "ok" && l.days_left() < 0 {
             word = "expired".into();
         }
+        let file = match &l.acme {
+            Some(a) => format!("issued via ACME, account {}", a.account),
+            None => l.main_path().display().to_string(),
+        };
         println!(
-            "{word:<12} {:<10} {:>5}  {:<30} {}",
+            "{word:<12} {:<10} {:>5}  {:<30} {file}",
             l.not_after.date().to_string(),
             l.days_left(),
             l.all_names().join(","),
-            l.main_path().display()
         );
         if let Some(problem) = state.explain(l) {
             println!("             ! {problem}");
         }
-        if current.as_deref().is_some_and(|c| c != l.root_sha256) {
+        if l.is_acme() && current.as_deref().is_some_and(|c| c != l.root_sha256) {
+            println!(
+                "             ! issued by an earlier root; its ACME client gets one from the current root \
+                 at its next renewal (once `localca acme serve` was restarted)"
+            );
+        } else if current.as_deref().is_some_and(|c| c != l.root_sha256) {
             println!(
                 "             ! issued by an earlier root; `localca renew {}` re-issues it",
                 l.main_path().display()
@@ -161,6 +177,20 @@ pub fn renew(home: &CaHome, args: RenewArgs) -> Result<(), Failure> {
     let explicit = !chosen.is_empty();
     if !explicit {
         chosen = inventory.leaves.iter().collect();
+    }
+    // ACME leaves are renewed by their clients: one line about them, never a failure.
+    let (acme, chosen): (Vec<&LeafRecord>, Vec<&LeafRecord>) = chosen.into_iter().partition(|l| l.is_acme());
+    if !acme.is_empty() {
+        let mut names: Vec<String> = acme.iter().flat_map(|l| l.all_names()).collect();
+        names.sort();
+        names.dedup();
+        let shown =
+            if names.len() > 3 { format!("{}, …", names[..3].join(", ")) } else { names.join(", ") };
+        println!(
+            "skipped  {} certificate(s) issued via ACME ({shown}): their ACME clients renew them from \
+             `localca acme serve`",
+            acme.len()
+        );
     }
     let within = args.within.map(i64::from).or((!explicit && !args.all).then_some(30));
     let root = if chosen.is_empty() { None } else { Some(home.load()?) };
@@ -201,7 +231,7 @@ pub fn renew(home: &CaHome, args: RenewArgs) -> Result<(), Failure> {
             within.unwrap_or(30)
         );
     } else {
-        println!("{renewed} renewed, {skipped} skipped.");
+        println!("{renewed} renewed, {} skipped.", skipped + acme.len());
     }
     if renewed > 0 {
         println!("Servers read certificates at start: restart or reload them to serve the new files.");
@@ -213,6 +243,16 @@ pub fn renew(home: &CaHome, args: RenewArgs) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// The state shown: `revoked` for a revoked ACME leaf, else what its files say (an ACME leaf
+/// has none to check).
+fn state_word(leaf: &LeafRecord, state: &FileState) -> &'static str {
+    if leaf.is_revoked() {
+        "revoked"
+    } else {
+        state.word()
+    }
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -126,8 +126,11 @@ pub fn rotate(identity: &Identity, home: &CaHome, args: &RotateArgs) -> Result<(
 fn reissue_all(home: &CaHome, new_sha256: &str) -> Result<(), Failure> {
     let root = home.load()?;
     let inventory = Inventory::load(home)?;
-    println!("Re-issuing {} recorded certificate(s):", inventory.leaves.len());
-    for leaf in inventory.leaves.iter().filter(|l| l.root_sha256 != new_sha256) {
+    // ACME leaves have no files here: their clients renew them, from the new root once
+    // `localca acme serve` signs with it.
+    let (acme, files): (Vec<_>, Vec<_>) = inventory.leaves.iter().partition(|l| l.is_acme());
+    println!("Re-issuing {} recorded certificate(s):", files.len());
+    for leaf in files.into_iter().filter(|l| l.root_sha256 != new_sha256) {
         let label = leaf.main_path();
         match localca::reissue(home, &root, leaf, None) {
             Ok(Renewal::Renewed(_)) => println!("  re-issued {}", label.display()),
@@ -139,6 +142,14 @@ fn reissue_all(home: &CaHome, new_sha256: &str) -> Result<(), Failure> {
             }
             Err(e) => return Err(stopped(&format!("re-issuing {}", label.display()), e.to_string())),
         }
+    }
+    let old_acme = acme.iter().filter(|l| l.root_sha256 != new_sha256 && !l.is_revoked()).count();
+    if old_acme > 0 {
+        println!(
+            "  skipped   {old_acme} certificate(s) issued via ACME: ACME clients will get leaves from the new \
+             root at their next renewal (restart `localca acme serve` so it signs with the new root; until \
+             then those leaves fail where the old root is removed, so force a renewal to switch now)"
+        );
     }
     Ok(())
 }

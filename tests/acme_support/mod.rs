@@ -398,3 +398,28 @@ pub fn try_issue(client: &mut Client<'_>, http01: &Http01, names: &[&str]) -> Re
     }
     Ok(done.json())
 }
+
+/// `localca list --json`, parsed.
+pub fn list_json(env: &Env) -> Value {
+    serde_json::from_str(&env.ok(&["list", "--json"]).stdout).expect("list --json prints JSON")
+}
+
+/// The ACME leaves of `localca list --json`.
+pub fn acme_leaves(env: &Env) -> Vec<Value> {
+    let list = list_json(env);
+    list["leaves"].as_array().unwrap().iter().filter(|l| l["issued_via"] == "acme").cloned().collect()
+}
+
+/// Polls `localca list --json` (the server records in the background, within a fraction of a
+/// second) until `done` holds for its ACME leaves; panics with the last list after 10 s.
+pub fn wait_for_acme_leaves(env: &Env, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let leaves = acme_leaves(env);
+        if done(&leaves) {
+            return leaves;
+        }
+        assert!(std::time::Instant::now() < deadline, "the inventory never got there: {leaves:#?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

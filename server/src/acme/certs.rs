@@ -61,6 +61,7 @@ pub(crate) fn revoke<I: Issuer>(server: &AcmeServer<I>, post: Post) -> Result<Re
     if !server.store.revoke(&stored.id, reason)? {
         return Err(Problem::new(Kind::AlreadyRevoked, "the certificate is already revoked"));
     }
+    server.issuer.revoked(&der, reason);
     Ok(Reply::empty(StatusCode::OK))
 }
 

@@ -74,6 +74,12 @@ pub trait Issuer: Send + Sync + 'static {
 
     /// Signs a parsed CSR for `days`, for the account at `account_url`.
     fn sign(&self, request: &Self::Request, days: u32, account_url: &str) -> Result<Issued, String>;
+
+    /// Told after a certificate it issued (`leaf_der`) was revoked with RFC 5280 `reason`. Called
+    /// on the request path: keep it cheap. The default does nothing.
+    fn revoked(&self, leaf_der: &[u8], reason: u8) {
+        let _ = (leaf_der, reason);
+    }
 }
 
 /// How the server behaves.

@@ -455,6 +455,18 @@ impl Store {
             Ok(n == 1)
         })
     }
+
+    /// The ids of the certificates that expire after `after` (Unix seconds), in issuance order,
+    /// with the identifiers each was issued for: for mirroring the store elsewhere (the CA's
+    /// inventory); [`Store::cert`] reads each.
+    pub fn cert_ids_expiring_after(&self, after: i64) -> Result<Vec<(String, Vec<Identifier>)>> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, names FROM certs WHERE not_after > ?1 ORDER BY not_before, rowid")?;
+            let rows = stmt.query_map([after], |r| Ok((r.get(0)?, json_column(r, 1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
 }
 
 fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Account>> {

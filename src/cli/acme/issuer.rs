@@ -1,16 +1,19 @@
 //! The local CA as the ACME server's issuer: identifiers checked against the root's name
-//! constraints, CSRs through the same parsing and profile as `localca cert --csr`.
+//! constraints, CSRs through the same parsing and profile as `localca cert --csr`. Each issued and
+//! revoked certificate goes to the inventory through the recorder (off the request path).
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use localca::{CertificateRequest, LeafProfile, RootCa, SubjectName};
+use localca::{AcmeIssued, CertificateRequest, LeafProfile, RootCa, SubjectName};
 use localca_server::acme::{Identifier, Issued, Issuer};
 
 /// Issues from a root held in memory for the life of the server.
 pub struct LocalIssuer {
     pub root: Arc<RootCa>,
+    /// Where issued and revoked certificates are reported, for the inventory.
+    pub inventory: super::recorder::Feed,
 }
 
 impl Issuer for LocalIssuer {
@@ -51,13 +54,22 @@ impl Issuer for LocalIssuer {
     fn sign(&self, request: &CertificateRequest, days: u32, account_url: &str) -> Result<Issued, String> {
         let profile = LeafProfile { days, ..LeafProfile::default() };
         let leaf = self.root.sign_request(request, &profile).map_err(|e| e.to_string())?;
-        // ACME leaves are recorded in the ACME store (acme.sqlite, with their account), not in
-        // inventory.json: they have no files for `list`/`renew` to watch, and their clients renew.
-        let _ = account_url;
+        self.inventory.issued(AcmeIssued {
+            leaf_der: leaf.cert_der.clone(),
+            names: leaf.names,
+            not_after: leaf.not_after,
+            days,
+            account: account_url.to_string(),
+            issued_at: time::OffsetDateTime::now_utc(),
+        });
         Ok(Issued {
             chain_pem: format!("{}{}", leaf.cert_pem, self.root.certificate_pem()),
             leaf_der: leaf.cert_der,
         })
+    }
+
+    fn revoked(&self, leaf_der: &[u8], reason: u8) {
+        self.inventory.revoked(leaf_der, reason);
     }
 }
 

@@ -1,6 +1,8 @@
 //! `localca acme serve`: a local ACME server issuing from the local CA.
 
+mod catch_up;
 mod issuer;
+mod recorder;
 mod service;
 
 use std::net::SocketAddr;
@@ -49,6 +51,7 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
         );
     }
     let authority = url_authority(&local);
+    catch_up::catch_up(home, &store, &authority);
     let mut config = Config::new(authority.clone());
     config.http01_port = args.http_01_port;
     config.tlsalpn01_port = args.tls_alpn_01_port;
@@ -57,7 +60,10 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
         config.order_lifetime = Duration::from_secs(secs);
     }
     let resolver = Arc::new(CertResolver::new(root.clone()));
-    let server = Arc::new(AcmeServer::new(store, issuer::LocalIssuer { root: root.clone() }, config));
+    // Dropped when `serve` returns, after the server stopped: records what is still pending.
+    let (_recorder, feed) = recorder::Recorder::start(home.clone(), root.fingerprint_hex());
+    let issuer = issuer::LocalIssuer { root: root.clone(), inventory: feed };
+    let server = Arc::new(AcmeServer::new(store, issuer, config));
     localca_server::log::set_quiet(args.quiet);
     print_banner(home, &authority, &args, days, &root);
 

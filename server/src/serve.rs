@@ -48,9 +48,14 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Response<Body>> + Send;
 }
 
-/// A server: its listeners, TLS (or none, for plain HTTP), and its handler.
+/// Connections accepted by another thread, with the client's address (see [`crate::workers`]).
+pub type Feed = tokio::sync::mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>;
+
+/// A server: its listeners (or a feed of accepted connections), TLS (or none, for plain
+/// HTTP), and its handler.
 pub struct Server<H> {
     listeners: Vec<std::net::TcpListener>,
+    feed: Option<Feed>,
     tls: Option<Arc<ServerConfig>>,
     handler: Arc<H>,
     drain: Duration,
@@ -63,7 +68,12 @@ impl<H: Handler> Server<H> {
         tls: Option<Arc<ServerConfig>>,
         handler: Arc<H>,
     ) -> Self {
-        Server { listeners, tls, handler, drain: Duration::from_secs(5) }
+        Server { listeners, feed: None, tls, handler, drain: Duration::from_secs(5) }
+    }
+
+    /// A server for the connections that arrive on `feed`.
+    pub fn fed(feed: Feed, tls: Option<Arc<ServerConfig>>, handler: Arc<H>) -> Self {
+        Server { listeners: Vec::new(), feed: Some(feed), tls, handler, drain: Duration::from_secs(5) }
     }
 
     /// How long in-flight requests may take to finish after shutdown (default 5 s).
@@ -77,17 +87,21 @@ impl<H: Handler> Server<H> {
         // Every connection holds a sender; when the last is gone, `receiver` says so.
         let (alive, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
         let acceptor = self.tls.map(TlsAcceptor::from);
+        let ctx = Arc::new(Accepting {
+            acceptor,
+            handler: self.handler.clone(),
+            alive: alive.clone(),
+            shutdown: shutdown.clone(),
+        });
         let mut loops = Vec::new();
         for listener in self.listeners {
             let listener = TcpListener::from_std(listener)?;
-            let ctx = Accepting {
-                acceptor: acceptor.clone(),
-                handler: self.handler.clone(),
-                alive: alive.clone(),
-                shutdown: shutdown.clone(),
-            };
-            loops.push(tokio::spawn(ctx.run(listener)));
+            loops.push(tokio::spawn(ctx.clone().run(listener)));
         }
+        if let Some(feed) = self.feed {
+            loops.push(tokio::spawn(ctx.clone().run_fed(feed)));
+        }
+        drop(ctx);
         shutdown.wait().await;
         for task in &loops {
             task.abort();
@@ -108,8 +122,7 @@ struct Accepting<H> {
 }
 
 impl<H: Handler> Accepting<H> {
-    async fn run(self, listener: TcpListener) {
-        let ctx = Arc::new(self);
+    async fn run(self: Arc<Self>, listener: TcpListener) {
         loop {
             let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
@@ -120,15 +133,31 @@ impl<H: Handler> Accepting<H> {
                     continue;
                 }
             };
-            if ctx.shutdown.is_triggered() {
+            if self.shutdown.is_triggered() {
                 return;
             }
-            let ctx = ctx.clone();
-            tokio::spawn(async move {
-                let _alive = ctx.alive.clone();
-                ctx.connection(stream, peer).await
-            });
+            self.start(stream, peer);
         }
+    }
+
+    async fn run_fed(self: Arc<Self>, mut feed: Feed) {
+        while let Some((stream, peer)) = feed.recv().await {
+            if self.shutdown.is_triggered() {
+                return;
+            }
+            if let Ok(stream) = TcpStream::from_std(stream) {
+                self.start(stream, peer);
+            }
+        }
+    }
+
+    /// Serves one connection in its own task, which keeps the drain waiting while it runs.
+    fn start(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let _alive = ctx.alive.clone();
+            ctx.connection(stream, peer).await
+        });
     }
 
     async fn connection(&self, stream: TcpStream, peer: SocketAddr) {

@@ -45,7 +45,11 @@ impl Handler for Proxy {
         let method = req.method().clone();
         let version = version_name(req.version());
         let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let (response, upstream) = self.route(req, &conn, &host).await;
+        let (response, route) = self.route(req, &conn, &host).await;
+        let upstream = match &route {
+            Ok(route) => route.upstream.to_string(),
+            Err(what) => what.to_string(),
+        };
         log::request(&RequestLine {
             method: method.as_str(),
             version,
@@ -89,16 +93,21 @@ fn host_name(host: &str) -> String {
 }
 
 impl Proxy {
-    async fn route(&self, req: Request<Incoming>, conn: &ConnInfo, host: &str) -> (Response<Body>, String) {
+    /// Answers through the route for `host`; also returns the route, or what answered instead.
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+        conn: &ConnInfo,
+        host: &str,
+    ) -> (Response<Body>, Result<Arc<Route>, &'static str>) {
         if host.is_empty() {
-            return (pages::bad_request("the request names no host"), "-".into());
+            return (pages::bad_request("the request names no host"), Err("-"));
         }
         let table = self.table.read().expect("routes lock").clone();
         let Some(route) = table.find(&host_name(host)).cloned() else {
-            return (pages::no_route(host, &table, is_loopback(&conn.local)), "no route".into());
+            return (pages::no_route(host, &table, is_loopback(&conn.local)), Err("no route"));
         };
-        let upstream = route.upstream.to_string();
-        (self.forward(req, conn, host, &route).await, upstream)
+        (self.forward(req, conn, host, &route).await, Ok(route))
     }
 
     async fn forward(

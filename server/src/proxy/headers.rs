@@ -2,20 +2,27 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, CONNECTION, FORWARDED, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 
 /// Hop-by-hop headers that never pass a proxy, besides those named in `Connection`.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// `HeaderName`s, not strings: a string name is parsed again on every lookup.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
 ];
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// The protocol a request asks to switch to (`Upgrade: websocket` with `Connection: upgrade`).
 pub fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
@@ -41,8 +48,11 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: Option<HeaderValue>) 
     for name in named {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    // Most messages carry none of them: look before removing (each removal hashes the name).
+    if headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        for name in &HOP_BY_HOP {
+            headers.remove(name);
+        }
     }
     if let Some(protocol) = upgrade {
         headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
@@ -54,24 +64,24 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap, upgrade: Option<HeaderValue>) 
 /// (appended, RFC 7239) for a request from `peer` for `host` over https.
 pub fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, host: &str, local: SocketAddr) {
     let client = peer.ip().to_canonical();
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(before) => format!("{before}, {client}"),
         None => client.to_string(),
     };
-    set(headers, "x-forwarded-for", &xff);
-    set(headers, "x-forwarded-proto", "https");
-    set(headers, "x-forwarded-host", host);
+    set(headers, &X_FORWARDED_FOR, &xff);
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("https"));
+    set(headers, &X_FORWARDED_HOST, host);
     let element = format!(
         "for={};host={};proto=https;by={}",
         node(client),
         quoted(host),
         node(local.ip().to_canonical())
     );
-    let forwarded = match headers.get("forwarded").and_then(|v| v.to_str().ok()) {
+    let forwarded = match headers.get(FORWARDED).and_then(|v| v.to_str().ok()) {
         Some(before) => format!("{before}, {element}"),
         None => element,
     };
-    set(headers, "forwarded", &forwarded);
+    set(headers, &FORWARDED, &forwarded);
 }
 
 /// A node in RFC 7239 syntax: IPv6 addresses are quoted and bracketed.
@@ -91,9 +101,9 @@ fn quoted(value: &str) -> String {
     }
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+fn set(headers: &mut HeaderMap, name: &HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
+        headers.insert(name.clone(), value);
     }
 }
 

@@ -24,7 +24,8 @@ use rustls::server::ResolvesServerCert;
 use crate::listen::{self, is_loopback, Bound};
 use crate::serve::Server;
 use crate::shutdown::Shutdown;
-use crate::{log, tls, workers};
+use crate::workers::{self, Workers};
+use crate::{log, tls};
 pub use routes::{NameCheck, Route, RouteTable, Scheme, Upstream};
 
 /// Everything `localca proxy` was asked to do.
@@ -123,7 +124,7 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
         let (change_host, upstream_timeout, drain) =
             (options.change_host, options.upstream_timeout, options.drain);
         let worker_shutdown = shutdown.clone();
-        let serve = move |listeners| {
+        let serve = move |feed| {
             // Each worker keeps its own upstream connections, so a request and the upstream
             // connection it uses live on the same thread; its WebSockets live there too.
             let tunnels = crate::tunnels::Tunnels::new();
@@ -134,7 +135,7 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
                 upstream_timeout,
                 tunnels: tunnels.clone(),
             };
-            let server = Server::new(listeners, Some(server_tls.clone()), Arc::new(proxy)).drain(drain);
+            let server = Server::fed(feed, Some(server_tls.clone()), Arc::new(proxy)).drain(drain);
             let shutdown = worker_shutdown.clone();
             // WebSockets keep working through the same drain period as requests, then close.
             async move {
@@ -143,12 +144,10 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
                 served
             }
         };
-        let workers =
-            workers::spawn(workers::count(), &bound.listeners, serve).map_err(ProxyError::Runtime)?;
-        // Only the workers' copies stay open: once they stop accepting, connections are refused.
-        drop(bound);
-        let joined = tokio::task::spawn_blocking(move || workers::join(workers)).await;
-        joined.map_err(|e| ProxyError::Runtime(std::io::Error::other(e)))?.map_err(ProxyError::Runtime)?;
+        let workers = Workers::spawn(workers::count(), serve).map_err(ProxyError::Runtime)?;
+        // Closes the listeners at shutdown (new connections are refused), then waits for the
+        // workers to drain.
+        workers.accept(bound.listeners, shutdown).await.map_err(ProxyError::Runtime)?;
         log::info("localca proxy stopped");
         Ok(())
     })

@@ -124,7 +124,8 @@ impl Route {
 /// The routes in force: exact names win over wildcards.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteTable {
-    routes: Vec<Route>,
+    // Shared: a request keeps its route while the table may be replaced by a reload.
+    routes: Vec<Arc<Route>>,
 }
 
 impl RouteTable {
@@ -135,18 +136,18 @@ impl RouteTable {
                 return Err(format!("{} has two routes: keep one", route.name));
             }
         }
-        Ok(RouteTable { routes })
+        Ok(RouteTable { routes: routes.into_iter().map(Arc::new).collect() })
     }
 
     /// The route for a request's host (lower case, no port, no trailing dot).
-    pub fn find(&self, host: &str) -> Option<&Route> {
+    pub fn find(&self, host: &str) -> Option<&Arc<Route>> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let exact = self.routes.iter().find(|r| !r.name.starts_with("*.") && r.matches(&host));
         exact.or_else(|| self.routes.iter().find(|r| r.matches(&host)))
     }
 
     /// Every route, in the order given.
-    pub fn routes(&self) -> &[Route] {
+    pub fn routes(&self) -> &[Arc<Route>] {
         &self.routes
     }
 
@@ -190,6 +191,6 @@ mod tests {
         assert_eq!(table.find("B.preview.test.").unwrap().upstream.authority, "127.0.0.1:5173");
         assert!(table.find("x.b.preview.test").is_none());
         assert!(table.find("preview.test").is_none());
-        assert!(RouteTable::new(vec![table.routes()[0].clone(), table.routes()[0].clone()]).is_err());
+        assert!(RouteTable::new(vec![(*table.routes()[0]).clone(), (*table.routes()[0]).clone()]).is_err());
     }
 }

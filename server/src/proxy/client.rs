@@ -1,6 +1,10 @@
 //! The proxy's side towards upstreams: pooled HTTP/1.1 (plain or TLS) and h2c clients.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
@@ -9,17 +13,19 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 
-use super::routes::Scheme;
-use crate::Body;
+use super::routes::{Scheme, Upstream};
+use crate::{Body, BoxError};
 
 /// How long connecting to an upstream may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Clients for every upstream scheme, sharing their connection pools across requests.
-#[derive(Clone)]
 pub struct Upstreams {
     h1: Client<HttpsConnector<HttpConnector>, Body>,
-    h2c: Client<HttpConnector, Body>,
+    /// One client per h2c upstream: its requests carry the client's host as `:authority`
+    /// (HTTP/2 servers read the host from it), so the URI cannot also say where to connect.
+    h2c: Mutex<HashMap<String, Client<FixedTarget, Body>>>,
+    http: HttpConnector,
 }
 
 /// The TLS settings for https upstreams: the OS store plus `extra_roots` (the local root).
@@ -56,24 +62,56 @@ impl Upstreams {
             .pool_idle_timeout(Duration::from_secs(30))
             .set_host(false)
             .build(https);
-        let h2c = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .http2_only(true)
-            .set_host(false)
-            .build(http);
-        Upstreams { h1, h2c }
+        Upstreams { h1, h2c: Mutex::new(HashMap::new()), http }
     }
 
-    /// Sends a request (absolute URI) to the client for `scheme`.
+    /// The h2c client for `upstream`, made on first use.
+    fn h2c(&self, upstream: &Upstream) -> Client<FixedTarget, Body> {
+        let mut clients = self.h2c.lock().expect("h2c clients lock");
+        let client = clients.entry(upstream.authority.clone()).or_insert_with(|| {
+            let target = format!("http://{}", upstream.authority).parse().expect("checked when parsed");
+            Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new())
+                .http2_only(true)
+                .set_host(false)
+                .build(FixedTarget { http: self.http.clone(), target })
+        });
+        client.clone()
+    }
+
+    /// Sends a request (absolute URI) to `upstream`. For h2c the URI's authority is the
+    /// client's host; the connection goes to `upstream` all the same.
     pub async fn send(
         &self,
-        scheme: Scheme,
+        upstream: &Upstream,
         req: hyper::Request<Body>,
     ) -> Result<hyper::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error> {
-        match scheme {
+        match upstream.scheme {
             Scheme::Http | Scheme::Https => self.h1.request(req).await,
-            Scheme::H2c => self.h2c.request(req).await,
+            Scheme::H2c => self.h2c(upstream).request(req).await,
         }
+    }
+}
+
+/// A connector that dials one fixed upstream whatever URI it is asked for.
+#[derive(Clone)]
+pub struct FixedTarget {
+    http: HttpConnector,
+    target: hyper::Uri,
+}
+
+impl tower_service::Service<hyper::Uri> for FixedTarget {
+    type Response = <HttpConnector as tower_service::Service<hyper::Uri>>::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.http.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, _asked: hyper::Uri) -> Self::Future {
+        let connecting = self.http.call(self.target.clone());
+        Box::pin(async move { connecting.await.map_err(Into::into) })
     }
 }

@@ -132,7 +132,11 @@ impl Proxy {
         }
         let scheme = if upstream.scheme == Scheme::Https { "https" } else { "http" };
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-        parts.uri = match format!("{scheme}://{}{path}", upstream.authority).parse::<Uri>() {
+        // HTTP/1.1 upstreams get the host in `Host` and are dialled by the URI's authority;
+        // an h2c upstream reads the host from `:authority`, which hyper takes from the URI
+        // (its client dials the route's upstream whatever the URI says).
+        let authority = if upstream.scheme == Scheme::H2c { host_value } else { upstream.authority.as_str() };
+        parts.uri = match format!("{scheme}://{authority}{path}").parse::<Uri>() {
             Ok(uri) => uri,
             Err(_) => return pages::bad_request("the request path is not valid"),
         };
@@ -146,7 +150,7 @@ impl Proxy {
             frame
         });
         let outgoing = Request::from_parts(parts, body.map_err(|e| e.into()).boxed());
-        let send = self.upstreams.send(upstream.scheme, outgoing);
+        let send = self.upstreams.send(upstream, outgoing);
         let sent = wait_with_idle_timeout(send, self.upstream_timeout, started, &last_activity).await;
         let mut response = match sent {
             Err(_) => return pages::gateway_timeout(&route.name, upstream, self.upstream_timeout),

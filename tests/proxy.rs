@@ -12,6 +12,11 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Mutex;
+
+/// One sandbox script at a time: run together on 2 cores (two headless Chromiums, a 2 GB
+/// transfer), the browsers' virtual time ran out before a WebSocket echo arrived (CI).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Runs `script` in tests/sandbox with the binary as `$LOCALCA_BIN`; skips visibly where the
 /// sandbox cannot run; fails listing the script's FAIL lines.
@@ -21,6 +26,7 @@ fn run_in_sandbox(test: &str, script: &str, env: &[(&str, String)]) {
     if !unshare_works {
         return common::skip(test, "needs root and mount namespaces (tests/sandbox)", false);
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut command = Command::new(repo.join("tests/sandbox"));
     command.arg(repo.join(script)).current_dir(repo).env("LOCALCA_BIN", env!("CARGO_BIN_EXE_localca"));
     command.env_remove("LOCALCA_HOME");

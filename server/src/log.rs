@@ -30,6 +30,11 @@ pub struct RequestLine<'a> {
     pub upstream: &'a str,
 }
 
+/// Whether request lines are silenced (handlers skip preparing them).
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 /// Prints one request line, unless quiet.
 pub fn request(line: &RequestLine<'_>) {
     if QUIET.load(Ordering::Relaxed) {

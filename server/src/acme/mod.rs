@@ -123,6 +123,8 @@ pub struct AcmeServer<I: Issuer> {
     issuer: I,
     config: Config,
     validating: Mutex<HashSet<String>>,
+    /// Orders being signed: claimed in memory, so a finalize writes the store once.
+    finalizing: Mutex<HashSet<String>>,
 }
 
 /// A response in memory, before the ACME headers common to all are added.
@@ -166,7 +168,14 @@ impl Base {
 impl<I: Issuer> AcmeServer<I> {
     /// A server over `store` issuing through `issuer`.
     pub fn new(store: Store, issuer: I, config: Config) -> AcmeServer<I> {
-        AcmeServer { store, nonces: nonce::Nonces::default(), issuer, config, validating: Mutex::default() }
+        AcmeServer {
+            store,
+            nonces: nonce::Nonces::default(),
+            issuer,
+            config,
+            validating: Mutex::default(),
+            finalizing: Mutex::default(),
+        }
     }
 
     /// Answers one request.

@@ -1,10 +1,11 @@
 //! Anti-replay nonces (RFC 8555 §6.5): random, single use, kept in memory. A restart forgets
 //! them; clients retry a `badNonce` with the fresh nonce that comes with it, as the RFC requires.
+//!
+//! Nonces and ids come from rand's thread-local CSPRNG (ChaCha12, seeded and periodically
+//! reseeded from the OS): unpredictable like the OS source, without a syscall each.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
-
-use ring::rand::{SecureRandom, SystemRandom};
 
 use super::jws::b64;
 
@@ -26,8 +27,7 @@ struct Pool {
 impl Nonces {
     /// A fresh nonce, base64url.
     pub fn issue(&self) -> String {
-        let mut raw = [0u8; 16];
-        SystemRandom::new().fill(&mut raw).expect("the OS random source works");
+        let raw: [u8; 16] = random_bytes();
         let mut pool = self.inner.lock().expect("nonce pool lock");
         if pool.order.len() >= CAPACITY {
             if let Some(old) = pool.order.pop_front() {
@@ -50,9 +50,13 @@ impl Nonces {
 
 /// Random identifiers for accounts, orders, authorizations and certificates: 128 bits, base64url.
 pub fn random_id() -> String {
+    b64(&random_bytes())
+}
+
+fn random_bytes() -> [u8; 16] {
     let mut raw = [0u8; 16];
-    SystemRandom::new().fill(&mut raw).expect("the OS random source works");
-    b64(&raw)
+    rand::fill(&mut raw);
+    raw
 }
 
 #[cfg(test)]

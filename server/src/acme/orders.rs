@@ -141,7 +141,10 @@ pub(crate) fn fetch<I: Issuer>(
     base: &Base,
     id: &str,
 ) -> Result<Reply, Problem> {
-    let order = own_order(server, &post, id)?;
+    let mut order = own_order(server, &post, id)?;
+    if order.status == "ready" && server.finalizing.lock().expect("lock").contains(id) {
+        order.status = "processing".into(); // signing right now
+    }
     Ok(Reply::json(StatusCode::OK, &objects::order(base, &order)))
 }
 
@@ -209,6 +212,12 @@ pub(crate) fn finalize<I: Issuer>(
     base: &Base,
     id: &str,
 ) -> Result<Reply, Problem> {
+    // The claim is in memory and comes before the order is read, so two finalizes of one order
+    // never both sign. The store is written once, when the certificate is there: a crash before
+    // that leaves the order ready, and the client finalizes again.
+    let Some(_claim) = Finalizing::claim(server, id) else {
+        return Err(Problem::new(Kind::OrderNotReady, "the order is being finalized by another request"));
+    };
     let order = own_order(server, &post, id)?;
     let status = objects::order_status(&order);
     if status != "ready" {
@@ -232,9 +241,6 @@ pub(crate) fn finalize<I: Issuer>(
             format!("the CSR names {} but the order is for {}", list(&asked), list(&ordered)),
         ));
     }
-    if !server.store.begin_finalize(&order.id)? {
-        return Err(Problem::new(Kind::OrderNotReady, "the order is being finalized by another request"));
-    }
     let account_url = objects::account_url(base, &order.account);
     let issued = match server.issuer.sign(&parsed, server.config.days, &account_url) {
         Ok(issued) => issued,
@@ -245,10 +251,31 @@ pub(crate) fn finalize<I: Issuer>(
         }
     };
     let cert = cert_record(&issued, &order.account)?;
-    server.store.finish_finalize(&order.id, &cert, &ordered)?;
-    let done = server.store.order(&order.id)?.ok_or_else(|| Problem::not_found("order"))?;
-    Ok(Reply::json(StatusCode::OK, &objects::order(base, &done))
-        .location(objects::order_url(base, &order.id)))
+    if !server.store.finish_finalize(&order.id, &cert, &ordered)? {
+        return Err(Problem::new(Kind::OrderNotReady, "the order changed while it was being finalized"));
+    }
+    let done = Order { status: "valid".into(), cert: Some(cert.id), ..order };
+    Ok(Reply::json(StatusCode::OK, &objects::order(base, &done)).location(objects::order_url(base, &done.id)))
+}
+
+/// An order claimed by a running finalize; the claim ends when this is dropped.
+struct Finalizing<'a, I: Issuer> {
+    server: &'a AcmeServer<I>,
+    id: String,
+}
+
+impl<'a, I: Issuer> Finalizing<'a, I> {
+    /// Claims `id`; none when another finalize holds it.
+    fn claim(server: &'a AcmeServer<I>, id: &str) -> Option<Self> {
+        let fresh = server.finalizing.lock().expect("lock").insert(id.to_string());
+        fresh.then(|| Finalizing { server, id: id.to_string() })
+    }
+}
+
+impl<I: Issuer> Drop for Finalizing<'_, I> {
+    fn drop(&mut self) {
+        self.server.finalizing.lock().expect("lock").remove(&self.id);
+    }
 }
 
 /// What the store keeps about an issued certificate, read from the leaf.

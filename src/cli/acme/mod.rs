@@ -67,11 +67,13 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
     localca_server::log::set_quiet(args.quiet);
     print_banner(home, &authority, &args, days, &root);
 
-    let runtime = localca_server::runtime().map_err(|e| Failure::new(e.to_string(), None))?;
+    let runtime = localca_server::runtime_current_thread().map_err(|e| Failure::new(e.to_string(), None))?;
     runtime
         .block_on(async move {
             let stop = shutdown::Shutdown::on_signals()?;
-            let tls = tls::server_config(resolver, tls::ALPN_H2_H1);
+            // HTTP/1.1 only: every ACME client speaks it, and HTTP/2 (hpack, a task per stream,
+            // flow control) cost more server CPU per order than the requests themselves.
+            let tls = tls::server_config(resolver, tls::ALPN_H1);
             let handler = Arc::new(localca_server::acme::AcmeHandler(server));
             serve::Server::new(vec![listener], Some(tls), handler).run(stop).await
         })

@@ -150,6 +150,8 @@ impl JavaStore {
             .args(["-J-Duser.language=en", "-J-Duser.country=US"])
             // Shorter JVM start: keytool runs briefly, several times per command.
             .args(["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC"])
+            // No /tmp/hsperfdata_USER folder left behind for a tool run that nobody monitors.
+            .arg("-J-XX:-UsePerfData")
             .args(["-storepass", STOREPASS, "-keystore"])
             .arg(&ks.path))
     }

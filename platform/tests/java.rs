@@ -11,7 +11,8 @@ use localca_platform::runner::find_tool;
 use localca_platform::{Detection, JavaStore, TrustStore};
 
 fn keytool(ks: &Path, args: &[&str]) -> String {
-    let mut all = vec!["-storepass", "changeit", "-keystore", ks.to_str().unwrap()];
+    // -UsePerfData: no /tmp/hsperfdata_root left by the test's own JVMs.
+    let mut all = vec!["-J-XX:-UsePerfData", "-storepass", "changeit", "-keystore", ks.to_str().unwrap()];
     all.extend_from_slice(args);
     sh("keytool", &all)
 }

@@ -165,7 +165,7 @@ mod tests {
         };
         let ours = parse_jks(&bytes).expect("Debian's cacerts is JKS");
         let out = crate::runner::Cmd::new(keytool)
-            .args(["-list", "-rfc", "-storepass", "changeit", "-keystore"])
+            .args(["-J-XX:-UsePerfData", "-list", "-rfc", "-storepass", "changeit", "-keystore"])
             .arg(path)
             .run()
             .unwrap();

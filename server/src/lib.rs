@@ -41,15 +41,10 @@ pub fn full(data: impl Into<bytes::Bytes>) -> Body {
     http_body_util::Full::new(data.into()).map_err(|never| match never {}).boxed()
 }
 
-/// A runtime for the servers: two worker threads are plenty for a development server, and
-/// keep the footprint small.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
-}
-
-/// A runtime on the calling thread alone, for the ACME server: its requests are short and
-/// mostly CPU (signatures, SQLite), and on two cores one thread spent less CPU per order than two
+/// A runtime on the calling thread alone. Both servers use it: the proxy runs one per worker
+/// thread (see [`workers`]), and the ACME server one in all, since its requests are short and
+/// mostly CPU (signatures, SQLite) and on two cores one thread spent less CPU per order than two
 /// workers waking each other (measured with benches/acme-compare).
-pub fn runtime_current_thread() -> std::io::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
 }

@@ -49,7 +49,7 @@ impl Workers {
             let serve = serve.clone();
             let handle =
                 std::thread::Builder::new().name(format!("localca-worker-{index}")).spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    let runtime = crate::runtime()?;
                     runtime.block_on(serve(feed))
                 })?;
             workers.feeds.push(feed_tx);

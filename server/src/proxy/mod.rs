@@ -98,8 +98,7 @@ pub fn run(options: ProxyOptions) -> Result<(), ProxyError> {
     announce(&bound, &table, redirect.as_ref());
     // The main thread's runtime handles signals, the config watcher and the redirect server;
     // the requests go to the worker threads (see `crate::workers` for why).
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ProxyError::Runtime)?;
+    let runtime = crate::runtime().map_err(ProxyError::Runtime)?;
     runtime.block_on(async move {
         let shutdown = Shutdown::on_signals().map_err(ProxyError::Runtime)?;
         let table = Arc::new(RwLock::new(Arc::new(table)));

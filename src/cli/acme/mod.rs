@@ -67,7 +67,7 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
     localca_server::log::set_quiet(args.quiet);
     print_banner(home, &authority, &args, days, &root);
 
-    let runtime = localca_server::runtime_current_thread().map_err(|e| Failure::new(e.to_string(), None))?;
+    let runtime = localca_server::runtime().map_err(|e| Failure::new(e.to_string(), None))?;
     runtime
         .block_on(async move {
             let stop = shutdown::Shutdown::on_signals()?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use localca::{CaHome, CertResolver, Identity};
 use localca_server::acme::{AcmeServer, Config, Store};
+use localca_server::workers::{self, Workers};
 use localca_server::{listen, serve, shutdown, tls};
 
 use super::args::AcmeServeArgs;
@@ -75,7 +76,15 @@ pub fn serve(identity: &Identity, home: &CaHome, args: AcmeServeArgs) -> Result<
             // flow control) cost more server CPU per order than the requests themselves.
             let tls = tls::server_config(resolver, tls::ALPN_H1);
             let handler = Arc::new(localca_server::acme::AcmeHandler(server));
-            serve::Server::new(vec![listener], Some(tls), handler).run(stop).await
+            // Thread-per-core, as the proxy: a connection and the validations its requests
+            // start stay on one thread, so a request costs no cross-thread wake-ups, and clients
+            // with several connections get both cores.
+            let worker_stop = stop.clone();
+            let serve = move |feed| {
+                serve::Server::fed(feed, Some(tls.clone()), handler.clone()).run(worker_stop.clone())
+            };
+            let workers = Workers::spawn(workers::count(), serve)?;
+            workers.accept(vec![listener], stop).await
         })
         .map_err(|e| Failure::new(format!("ACME server: {e}"), None))?;
     eprintln!("ACME server stopped");

@@ -1,11 +1,11 @@
-//! Real ACME clients (Debian's lego, certbot and Caddy) against `localca acme serve`: each first
-//! refuses the server while it does not trust the root, then gets, renews and (certbot) revokes
-//! certificates that verify against the root.
+//! Real ACME clients (Debian's lego, certbot and Caddy; Traefik's release binary) against
+//! `localca acme serve`: each first refuses the server while it does not trust the root, then
+//! gets, renews and (certbot) revokes certificates that verify against the root.
 
 mod acme_support;
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -230,42 +230,46 @@ fn caddy_gets_its_certificate_from_localca() {
         .stderr(log)
         .spawn()
         .unwrap();
-    let url = format!("https://caddy.localhost:{https_port}/");
-    let resolve = format!("caddy.localhost:{https_port}:127.0.0.1");
-    let curl = |trusted: bool| {
-        let mut cmd = client_command(&env, "curl");
-        cmd.args(["-sS", "--max-time", "5", "--resolve", &resolve]);
-        if trusted {
-            cmd.arg("--cacert").arg(&root);
-        } else {
-            cmd.args(["--cacert", "/dev/null", "--capath", "/nonexistent"]);
-        }
-        run({
-            cmd.arg(&url);
-            cmd
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        let (ok, text) = curl(true);
-        if ok && text.contains("hello from caddy") {
-            break;
-        }
-        last = text;
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let (ok, text) = curl(true);
+    let (ok, text) = wait_for_site(&env, "caddy.localhost", https_port, "hello from caddy");
     let caddy_log = std::fs::read_to_string(env.tmp.path().join("caddy.log")).unwrap_or_default();
     let _ = caddy.kill();
     let _ = caddy.wait();
     assert!(
-        ok && text.contains("hello from caddy"),
-        "curl never reached caddy: {last}\ncaddy log:\n{caddy_log}\nserver log:\n{}",
+        ok,
+        "curl never reached caddy: {text}\ncaddy log:\n{caddy_log}\nserver log:\n{}",
         server.log_text()
     );
-    let (ok, _) = curl(false);
+    let (ok, _) = curl_site(&env, "caddy.localhost", https_port, false);
     assert!(!ok, "without the root, curl must refuse Caddy's certificate");
+}
+
+/// curl to `https://HOST:PORT/` on 127.0.0.1, trusting only the test's root, or nothing.
+fn curl_site(env: &Env, host: &str, port: u16, trusted: bool) -> (bool, String) {
+    let mut cmd = client_command(env, "curl");
+    cmd.args(["-sS", "--max-time", "5", "--resolve", &format!("{host}:{port}:127.0.0.1")]);
+    if trusted {
+        cmd.arg("--cacert").arg(env.root_pem_path());
+    } else {
+        cmd.args(["--cacert", "/dev/null", "--capath", "/nonexistent"]);
+    }
+    cmd.arg(format!("https://{host}:{port}/"));
+    run(cmd)
+}
+
+/// Polls the site with curl trusting the root until it answers `text` (the server got its
+/// certificate from localca) or 60 s pass; returns the last (success, output).
+fn wait_for_site(env: &Env, host: &str, port: u16, text: &str) -> (bool, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (ok, out) = curl_site(env, host, port, true);
+        if ok && out.contains(text) {
+            return (true, out);
+        }
+        if Instant::now() > deadline {
+            return (false, out);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// The account URL lego registered (from its account.json).
@@ -358,4 +362,109 @@ fn lego_certificates_are_listed_with_their_account_and_left_to_lego() {
     assert!(leaves[0]["acme"]["revoked_at"].is_string(), "{:#}", leaves[0]);
     let table = env.ok(&["list"]).stdout;
     assert!(table.lines().any(|l| l.starts_with("revoked") && l.contains("app.localhost")), "{table}");
+}
+
+/// Traefik's binary: `$LOCALCA_TRAEFIK`, else the one tests/clients/install-clients put under
+/// target/ (Traefik is not in Debian).
+fn traefik_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("LOCALCA_TRAEFIK") {
+        return Some(path.into());
+    }
+    let installed = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/clients/traefik/traefik");
+    installed.is_file().then_some(installed)
+}
+
+#[test]
+fn traefik_gets_its_certificate_from_localca() {
+    let test = "traefik_gets_its_certificate_from_localca";
+    let Some(traefik) = traefik_binary() else {
+        return common::skip(test, "traefik is not installed: run tests/clients/install-clients", true);
+    };
+    let env = env_with_ca();
+    let (web, websecure, backend_port) = (free_port(), free_port(), free_port());
+    let server = Server::start(&env, &["--http-01-port", &web.to_string()]);
+    let dir = env.tmp.path();
+    std::fs::create_dir(dir.join("site")).unwrap();
+    std::fs::write(dir.join("site/index.html"), "hello from traefik\n").unwrap();
+    let mut backend = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &backend_port.to_string(), "--directory"])
+        .arg(dir.join("site"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The README's configuration, on test ports; certificatesDuration tells Traefik the leaves
+    // live 7 days, so it renews them 2 days before expiry (checking every 2 h), not daily.
+    std::fs::write(
+        dir.join("traefik.yml"),
+        format!(
+            "global: {{ checkNewVersion: false, sendAnonymousUsage: false }}\n\
+             log: {{ level: INFO, noColor: true }}\n\
+             entryPoints:\n  web: {{ address: \"127.0.0.1:{web}\" }}\n  websecure: {{ address: \"127.0.0.1:{websecure}\" }}\n\
+             providers:\n  file: {{ filename: \"{dynamic}\" }}\n\
+             certificatesResolvers:\n  localca:\n    acme:\n      caServer: {directory}\n      \
+             email: dev@example.test\n      storage: \"{storage}\"\n      certificatesDuration: 168\n      \
+             httpChallenge: {{ entryPoint: web }}\n",
+            dynamic = dir.join("dynamic.yml").display(),
+            directory = server.directory,
+            storage = dir.join("acme.json").display(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dynamic.yml"),
+        format!(
+            "http:\n  routers:\n    app:\n      rule: \"Host(`traefik.localhost`)\"\n      entryPoints: [websecure]\n      \
+             service: app\n      tls: {{ certResolver: localca }}\n  services:\n    app:\n      loadBalancer:\n        \
+             servers: [{{ url: \"http://127.0.0.1:{backend_port}\" }}]\n"
+        ),
+    )
+    .unwrap();
+    let start_traefik = |trusted: bool, log: &str| {
+        let mut cmd = client_command(&env, traefik.to_str().unwrap());
+        if trusted {
+            cmd.env("LEGO_CA_CERTIFICATES", env.root_pem_path());
+        }
+        let log = std::fs::File::create(dir.join(log)).unwrap();
+        cmd.arg(format!("--configFile={}", dir.join("traefik.yml").display()))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let stop = |mut child: std::process::Child| {
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+
+    // Without the root, Traefik refuses the ACME server and keeps serving its own default
+    // certificate, which curl refuses.
+    let untrusting = start_traefik(false, "traefik-untrusted.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let refused = "x509: certificate signed by unknown authority";
+    let log = || std::fs::read_to_string(dir.join("traefik-untrusted.log")).unwrap_or_default();
+    while !log().contains(refused) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (served, text) = curl_site(&env, "traefik.localhost", websecure, true);
+    stop(untrusting);
+    assert!(log().contains(refused), "Traefik did not refuse the untrusted server:\n{}", log());
+    assert!(!served, "before it has a certificate from localca, Traefik's must be refused: {text}");
+
+    // With LEGO_CA_CERTIFICATES, it gets one, and curl trusting only the root reaches the site.
+    let traefik = start_traefik(true, "traefik.log");
+    let (ok, text) = wait_for_site(&env, "traefik.localhost", websecure, "hello from traefik");
+    let traefik_log = std::fs::read_to_string(dir.join("traefik.log")).unwrap_or_default();
+    stop(traefik);
+    let _ = backend.kill();
+    let _ = backend.wait();
+    assert!(
+        ok,
+        "curl never reached traefik: {text}\ntraefik log:\n{traefik_log}\nserver log:\n{}",
+        server.log_text()
+    );
+    let (ok, _) = curl_site(&env, "traefik.localhost", websecure, false);
+    assert!(!ok, "without the root, curl must refuse Traefik's certificate");
+    let leaves = acme_support::wait_for_acme_leaves(&env, |l| l.len() == 1);
+    assert_eq!(leaves[0]["names"], serde_json::json!(["traefik.localhost"]), "{leaves:?}");
 }

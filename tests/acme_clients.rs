@@ -10,15 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use acme_support::{free_port, Server};
-use common::Env;
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use common::{have, Env};
 
 fn env_with_ca() -> Env {
     let env = Env::new();

@@ -7,14 +7,6 @@ use std::process::{Command, Stdio};
 
 use common::*;
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Runs `shell -c script` with the localca binary in `$LOCALCA`; returns stdout, asserting success.
 fn shell(shell: &str, script: &str) -> String {
     let out =

@@ -17,10 +17,6 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
-
 /// A folder owned by `uid` inside the test's temp folder (made traversable), or `None` after a
 /// visible skip when a folder above it is closed to other users or we are not root.
 fn user_folder(env: &Env, test: &str, uid: u32) -> Option<PathBuf> {

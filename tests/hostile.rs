@@ -21,10 +21,6 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
-
 /// A failed run: exit code 1, exactly one `error:` line, no panic, no usage text.
 fn assert_one_line_error(run: &Run, what: &str) {
     assert_eq!(run.code, 1, "{what}: exit code\n{}{}", run.stdout, run.stderr);

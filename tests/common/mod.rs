@@ -147,6 +147,11 @@ pub fn run_command(mut cmd: Command) -> Run {
 }
 
 /// Sorted names of the entries of `dir` (empty when it does not exist).
+/// Whether `tool` is on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
+}
+
 pub fn file_names(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();

@@ -1,6 +1,7 @@
 //! `acme serve --install-service` / `--uninstall-service`: keep the ACME server running as a
-//! systemd user unit (Linux) or a launchd agent (macOS). The macOS agent is written the same way
-//! but is untested here (no macOS machine in CI).
+//! systemd user unit (Linux) or a launchd agent (macOS). The macOS agent is written the same way;
+//! launchd itself cannot run here (no macOS machine in CI), so its plist is checked with a real
+//! plist parser (Python's plistlib) instead.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -159,4 +160,40 @@ fn launchd_plist(exe: &std::path::Path, args: &[String], home: &CaHome) -> Strin
          </dict>\n</plist>\n",
         xml_escape(&home.path().display().to_string())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// launchd cannot run here, but the agent's plist can go through a real plist parser
+    /// (Python's plistlib): awkward paths and arguments must come back exactly.
+    #[test]
+    fn launchd_plist_parses_back_to_the_same_command() {
+        let exe = std::path::Path::new("/Users/a&b <c>/bin/local\"ca");
+        let args = vec!["acme".to_string(), "serve".into(), "--listen".into(), "127.0.0.1:14000".into()];
+        let home = CaHome::at("/Users/a&b <c>/Library/Application Support/localca");
+        let plist = launchd_plist(exe, &args, &home);
+        let script = "import json, plistlib, sys; print(json.dumps(plistlib.loads(sys.stdin.buffer.read())))";
+        let mut child = Command::new("python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (tests/run installs it)");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(plist.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "plistlib refused the plist:\n{plist}");
+        let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(parsed["Label"], AGENT);
+        let program: Vec<&str> =
+            parsed["ProgramArguments"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(program, ["/Users/a&b <c>/bin/local\"ca", "acme", "serve", "--listen", "127.0.0.1:14000"]);
+        assert_eq!(
+            parsed["EnvironmentVariables"]["LOCALCA_HOME"],
+            "/Users/a&b <c>/Library/Application Support/localca"
+        );
+        assert_eq!((parsed["RunAtLoad"].as_bool(), parsed["KeepAlive"].as_bool()), (Some(true), Some(true)));
+    }
 }

@@ -174,10 +174,6 @@ impl Store {
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Checkpoints (the only fsyncs of WAL + NORMAL) every 4000 pages rather than SQLite's
-        // 1000: about 300 orders apart instead of 80. A checkpoint's size changes nothing about
-        // what a crash keeps: committed frames are in the WAL until they are checkpointed.
-        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
         conn.execute_batch(SCHEMA)?; // the first write takes the exclusive lock
                                      // Stores written before finalize became one transaction could hold a finalize cut short
                                      // by a crash: the order is ready again, the client finalizes again.

@@ -2,9 +2,10 @@
 //!
 //! The issuer only appends each event to a list under a lock, waking the thread only when it is
 //! idle (no futex wake per issuance under load). The thread rewrites `inventory.json` under the
-//! CA lock: at once when it has been idle, and under load at most every [`MIN_GAP`] (or 20 times the last rewrite's cost, when the file has grown), so a burst of orders
-//! costs one rewrite. Stopping the server flushes what is left; a SIGKILL can lose the events of
-//! the last gap from the inventory (`acme.sqlite` still has them).
+//! CA lock: at once when it has been idle, and under load at most every [`MIN_GAP`] (or 20 times
+//! the last rewrite's cost, when the file has grown), so a burst of orders costs one rewrite.
+//! Stopping the server flushes what is left; a SIGKILL can lose the events of the last gap from
+//! the inventory (`acme.sqlite` still has them, and the next start catches up).
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -13,8 +14,9 @@ use std::time::{Duration, Instant};
 use localca::{AcmeIssued, CaHome, Inventory, LeafRecord};
 use time::OffsetDateTime;
 
-/// Shortest time between two rewrites of the inventory.
-const MIN_GAP: Duration = Duration::from_millis(200);
+/// Shortest time between two rewrites of the inventory. Each rewrite is the whole file: at 200 ms
+/// it cost 0.05 ms of CPU per order over a 2,400-order run, at 1 s 0.02 ms (thread CPU time).
+const MIN_GAP: Duration = Duration::from_secs(1);
 /// The gap is at least this many times the last rewrite's cost (at most 5% of one core).
 const GAP_PER_COST: u32 = 20;
 

@@ -227,6 +227,28 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_ends_as_inserts_one_after_another() {
+        let mut expired = issued("u/A", &["gone.test"], 9);
+        expired.not_after = OffsetDateTime::now_utc() - Duration::days(ACME_KEEP_EXPIRED_DAYS + 1);
+        let start = vec![issued("u/A", &["a.test"], 1), issued("u/B", &["a.test"], 2), expired];
+        let batch = || {
+            vec![
+                issued("u/A", &["a.test"], 3),
+                issued("u/C", &["c.test"], 4),
+                issued("u/A", &["a.test"], 5),
+                issued("u/B", &["b.test"], 6),
+            ]
+        };
+        let mut one_by_one = Inventory { version: 0, leaves: start.clone() };
+        batch().into_iter().for_each(|r| one_by_one.insert_acme(r));
+        let mut batched = Inventory { version: 0, leaves: start };
+        batched.insert_acme_all(batch());
+        let serials = |inv: &Inventory| inv.leaves.iter().map(|r| r.serial.clone()).collect::<Vec<_>>();
+        assert_eq!(serials(&batched), ["02", "04", "05", "06"]);
+        assert_eq!(serials(&batched), serials(&one_by_one));
+    }
+
+    #[test]
     fn restoring_skips_what_is_there_or_was_renewed() {
         let mut inv = Inventory::default();
         inv.insert_acme(issued("u/A", &["a.test"], 2));

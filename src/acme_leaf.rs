@@ -38,6 +38,16 @@ impl AcmeOrigin {
     }
 }
 
+/// What makes two ACME leaves the same certificate renewed: the account's id and the sorted names.
+type AcmeKey = (String, Vec<String>);
+
+fn acme_key(record: &LeafRecord) -> Option<AcmeKey> {
+    let origin = record.acme.as_ref()?;
+    let mut names = record.all_names();
+    names.sort();
+    Some((origin.account_id().to_string(), names))
+}
+
 /// One certificate the ACME server issued, as the issuer hands it over.
 #[derive(Debug, Clone)]
 pub struct AcmeIssued {
@@ -99,22 +109,50 @@ impl Inventory {
     /// client renewed that certificate), and ACME leaves expired more than
     /// [`ACME_KEEP_EXPIRED_DAYS`] days ago are dropped.
     pub fn insert_acme(&mut self, record: LeafRecord) {
-        let Some(origin) = &record.acme else {
-            return self.insert(record);
-        };
-        let mut names = record.all_names();
-        names.sort();
+        self.insert_acme_all(vec![record]);
+    }
+
+    /// Adds ACME leaves in order, as many [`Inventory::insert_acme`] calls would, with one pass
+    /// over the inventory (per-leaf passes made a burst of N orders cost N × the inventory).
+    pub fn insert_acme_all(&mut self, records: Vec<LeafRecord>) {
         let cutoff = OffsetDateTime::now_utc() - Duration::days(ACME_KEEP_EXPIRED_DAYS);
+        let mut acme = Vec::with_capacity(records.len());
+        for record in records {
+            match acme_key(&record) {
+                Some(key) => acme.push((key, record)),
+                None => {
+                    // Not an ACME leaf: the ones before it go in first, as they came.
+                    self.insert_acme_keyed(std::mem::take(&mut acme), cutoff);
+                    self.insert(record);
+                }
+            }
+        }
+        self.insert_acme_keyed(acme, cutoff);
+    }
+
+    fn insert_acme_keyed(&mut self, records: Vec<(AcmeKey, LeafRecord)>, cutoff: OffsetDateTime) {
+        if records.is_empty() {
+            return;
+        }
+        let keys: std::collections::HashSet<&AcmeKey> = records.iter().map(|(k, _)| k).collect();
         self.leaves.retain(|r| match &r.acme {
             None => true,
             Some(_) if r.not_after < cutoff => false,
-            Some(a) => {
-                let mut theirs = r.all_names();
-                theirs.sort();
-                a.account_id() != origin.account_id() || theirs != names
-            }
+            Some(_) => acme_key(r).is_none_or(|k| !keys.contains(&k)),
         });
-        self.leaves.push(record);
+        drop(keys);
+        // A record is replaced by a later one of the batch with its key, and an expired one by
+        // any later record, as one insert after another would do.
+        let last = records.len() - 1;
+        let mut later_keys = std::collections::HashSet::new();
+        let mut kept: Vec<LeafRecord> = Vec::with_capacity(records.len());
+        for (i, (key, record)) in records.into_iter().enumerate().rev() {
+            let fresh = later_keys.insert(key);
+            if fresh && (i == last || record.not_after >= cutoff) {
+                kept.push(record);
+            }
+        }
+        self.leaves.extend(kept.into_iter().rev());
     }
 
     /// Adds an ACME leaf found in the ACME store but missing here (issued before ACME leaves
@@ -186,6 +224,28 @@ mod tests {
         inv.insert_acme(issued("https://localhost:2/acme/acct/A", &["b.test", "a.test"], 4));
         let serials: Vec<&str> = inv.leaves.iter().map(|r| r.serial.as_str()).collect();
         assert_eq!(serials, ["02", "03", "04"]);
+    }
+
+    #[test]
+    fn a_batch_ends_as_inserts_one_after_another() {
+        let mut expired = issued("u/A", &["gone.test"], 9);
+        expired.not_after = OffsetDateTime::now_utc() - Duration::days(ACME_KEEP_EXPIRED_DAYS + 1);
+        let start = vec![issued("u/A", &["a.test"], 1), issued("u/B", &["a.test"], 2), expired];
+        let batch = || {
+            vec![
+                issued("u/A", &["a.test"], 3),
+                issued("u/C", &["c.test"], 4),
+                issued("u/A", &["a.test"], 5),
+                issued("u/B", &["b.test"], 6),
+            ]
+        };
+        let mut one_by_one = Inventory { version: 0, leaves: start.clone() };
+        batch().into_iter().for_each(|r| one_by_one.insert_acme(r));
+        let mut batched = Inventory { version: 0, leaves: start };
+        batched.insert_acme_all(batch());
+        let serials = |inv: &Inventory| inv.leaves.iter().map(|r| r.serial.clone()).collect::<Vec<_>>();
+        assert_eq!(serials(&batched), ["02", "04", "05", "06"]);
+        assert_eq!(serials(&batched), serials(&one_by_one));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use super::objects::{self, authz_status, CHALLENGES};
 use super::orders::own_authz;
 use super::problem::{Kind, Problem};
-use super::request::{stored_key, Post};
+use super::request::{Post, Signer};
 use super::store::Attempt;
 use super::{now, AcmeServer, Base, Identifier, Issuer, Reply};
 
@@ -56,7 +56,8 @@ pub(crate) async fn respond<I: Issuer>(
         return Ok(reply(&authz, true)); // a validation is already running
     }
     let _running = Running { server: server.clone(), id: id.to_string() };
-    let key_authorization = format!("{}.{}", authz.token, stored_key(post.account()?)?.thumbprint());
+    let Signer::Account(_, key) = &post.signer else { return Err(Problem::internal("no account key")) };
+    let key_authorization = format!("{}.{}", authz.token, key.thumbprint());
     let validation = async {
         match kind {
             "http-01" => {
@@ -164,7 +165,6 @@ async fn http01(id: &Identifier, port: u16, token: &str, key_authorization: &str
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| Problem::new(Kind::Connection, format!("http-01 to {}: {e}", id.value)))?;
-    tokio::spawn(conn);
     let host = match id.value.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => format!("[{v6}]"),
         _ => id.value.clone(),
@@ -175,10 +175,31 @@ async fn http01(id: &Identifier, port: u16, token: &str, key_authorization: &str
         .header(hyper::header::USER_AGENT, "localca-acme")
         .body(Empty::<Bytes>::new())
         .expect("valid request");
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| Problem::new(Kind::Connection, format!("http-01 request to {}: {e}", id.value)))?;
+    let exchange = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| Problem::new(Kind::Connection, format!("http-01 request to {}: {e}", id.value)))?;
+        check_http01_response(id, token, key_authorization, response).await
+    };
+    // The connection is driven here rather than in a task of its own, and dropped (closed
+    // without a separate shutdown) as soon as the answer is read.
+    let conn = async move {
+        let _ = conn.await;
+    };
+    let mut exchange = std::pin::pin!(exchange);
+    tokio::select! {
+        outcome = &mut exchange => outcome,
+        () = conn => exchange.await,
+    }
+}
+
+async fn check_http01_response(
+    id: &Identifier,
+    token: &str,
+    key_authorization: &str,
+    response: hyper::Response<hyper::body::Incoming>,
+) -> Result<(), Problem> {
     let status = response.status();
     if status.is_redirection() {
         return Err(Problem::new(

@@ -120,6 +120,8 @@ impl Config {
 pub struct AcmeServer<I: Issuer> {
     store: Store,
     nonces: nonce::Nonces,
+    /// Parsed account keys, so a request does not parse its account's JWK again.
+    keys: request::KeyCache,
     issuer: I,
     config: Config,
     validating: Mutex<HashSet<String>>,
@@ -171,6 +173,7 @@ impl<I: Issuer> AcmeServer<I> {
         AcmeServer {
             store,
             nonces: nonce::Nonces::default(),
+            keys: request::KeyCache::default(),
             issuer,
             config,
             validating: Mutex::default(),
@@ -201,7 +204,7 @@ impl<I: Issuer> AcmeServer<I> {
         if wants_nonce {
             builder = builder.header("replay-nonce", self.nonces.issue()).header(CACHE_CONTROL, "no-store");
         }
-        builder = builder.header(LINK, format!("<{}>;rel=\"index\"", base.url(directory::PATH)));
+        builder = builder.header(LINK, format!("<{}{}>;rel=\"index\"", base.0, directory::PATH));
         for (name, value) in reply.headers {
             if let Ok(value) = HeaderValue::from_str(&value) {
                 builder = builder.header(name, value);
@@ -215,12 +218,10 @@ impl<I: Issuer> AcmeServer<I> {
         let host = req
             .uri()
             .authority()
-            .map(|a| a.as_str().to_string())
-            .or_else(|| {
-                req.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()).map(String::from)
-            })
+            .map(|a| a.as_str())
+            .or_else(|| req.headers().get(hyper::header::HOST).and_then(|h| h.to_str().ok()))
             .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic() && b != b'/'))
-            .unwrap_or_else(|| self.config.default_authority.clone());
+            .unwrap_or(&self.config.default_authority);
         Base(format!("https://{host}"))
     }
 
@@ -233,7 +234,6 @@ impl<I: Issuer> AcmeServer<I> {
             (&Method::GET, ["acme", "new-nonce"]) => Ok(Reply::empty(StatusCode::NO_CONTENT)),
             (&Method::GET, ["acme", "renewal-info", id]) => ari::renewal_info(self, id),
             (&Method::POST, _) => {
-                let segments: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
                 let post = request::read(self, req, base, &path).await?;
                 self.post(post, base, &segments).await
             }
@@ -252,10 +252,9 @@ impl<I: Issuer> AcmeServer<I> {
         self: &Arc<Self>,
         post: request::Post,
         base: &Base,
-        segments: &[String],
+        segments: &[&str],
     ) -> Result<Reply, Problem> {
-        let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-        match s.as_slice() {
+        match segments {
             ["acme", "new-account"] => accounts::new_account(self, post, base),
             ["acme", "acct", id] => accounts::update(self, post, base, id),
             ["acme", "acct", id, "orders"] => orders::list(self, post, base, id),

@@ -1,9 +1,10 @@
 //! The JSON views of the resources (RFC 8555 §7.1), with expiry applied on the way out.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::store::{Account, Authz, Order};
-use super::{now, rfc3339, Base};
+use super::{now, rfc3339, Base, Identifier};
 
 /// The challenge types offered, for every identifier.
 pub(crate) const CHALLENGES: &[&str] = &["http-01", "tls-alpn-01"];
@@ -28,12 +29,24 @@ pub(crate) fn cert_url(base: &Base, id: &str) -> String {
     base.url(&format!("/acme/cert/{id}"))
 }
 
-pub(crate) fn account(base: &Base, account: &Account) -> Value {
-    json!({
-        "status": account.status,
-        "contact": account.contact,
-        "orders": base.url(&format!("/acme/acct/{}/orders", account.id)),
-    })
+// The views are structs of borrowed fields, serialised straight to the response (building a
+// `serde_json::Value` first cost an allocation per key and value). Fields are in alphabetical
+// order: the order `serde_json::Value` wrote its keys in, so responses stay byte for byte the same.
+
+/// An account object.
+#[derive(Serialize)]
+pub(crate) struct AccountView<'a> {
+    contact: &'a [String],
+    orders: String,
+    status: &'a str,
+}
+
+pub(crate) fn account<'a>(base: &Base, account: &'a Account) -> AccountView<'a> {
+    AccountView {
+        contact: &account.contact,
+        orders: base.url(&format!("/acme/acct/{}/orders", account.id)),
+        status: &account.status,
+    }
 }
 
 /// An order's status, with expiry: a pending or ready order past its time is invalid.
@@ -44,26 +57,39 @@ pub(crate) fn order_status(order: &Order) -> &str {
     }
 }
 
-pub(crate) fn order(base: &Base, order: &Order) -> Value {
-    let mut value = json!({
-        "status": order_status(order),
-        "expires": rfc3339(order.expires),
-        "identifiers": order.identifiers,
-        "authorizations": order.authzs.iter().map(|a| authz_url(base, a)).collect::<Vec<_>>(),
-        "finalize": base.url(&format!("/acme/order/{}/finalize", order.id)),
-    });
-    if let Some(cert) = &order.cert {
-        value["certificate"] = cert_url(base, cert).into();
-    }
-    if let Some(error) = order.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
-        value["error"] = error;
-    } else if order_status(order) == "invalid" && order.status != "invalid" {
-        value["error"] = json!({
+/// An order object.
+#[derive(Serialize)]
+pub(crate) struct OrderView<'a> {
+    authorizations: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    certificate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Value>,
+    expires: String,
+    finalize: String,
+    identifiers: &'a [Identifier],
+    status: &'a str,
+}
+
+pub(crate) fn order<'a>(base: &Base, order: &'a Order) -> OrderView<'a> {
+    let status = order_status(order);
+    let error = match order.error.as_deref().and_then(|e| serde_json::from_str::<Value>(e).ok()) {
+        Some(error) => Some(error),
+        None if status == "invalid" && order.status != "invalid" => Some(json!({
             "type": "urn:ietf:params:acme:error:malformed",
             "detail": "the order expired before it was finalized; place a new order",
-        });
+        })),
+        None => None,
+    };
+    OrderView {
+        authorizations: order.authzs.iter().map(|a| authz_url(base, a)).collect(),
+        certificate: order.cert.as_ref().map(|cert| cert_url(base, cert)),
+        error,
+        expires: rfc3339(order.expires),
+        finalize: base.url(&format!("/acme/order/{}/finalize", order.id)),
+        identifiers: &order.identifiers,
+        status,
     }
-    value
 }
 
 /// An authorization's status, with expiry: pending past its time is expired.
@@ -74,35 +100,62 @@ pub(crate) fn authz_status(authz: &Authz) -> &str {
     }
 }
 
-pub(crate) fn authz(base: &Base, authz: &Authz) -> Value {
-    let challenges: Vec<Value> = CHALLENGES.iter().map(|kind| challenge(base, authz, kind, false)).collect();
-    json!({
-        "status": authz_status(authz),
-        "expires": rfc3339(authz.expires),
-        "identifier": authz.identifier,
-        "challenges": challenges,
-    })
+/// An authorization object.
+#[derive(Serialize)]
+pub(crate) struct AuthzView<'a> {
+    challenges: Vec<ChallengeView<'a>>,
+    expires: String,
+    identifier: &'a Identifier,
+    status: &'a str,
+}
+
+pub(crate) fn authz<'a>(base: &Base, authz: &'a Authz) -> AuthzView<'a> {
+    AuthzView {
+        challenges: CHALLENGES.iter().map(|kind| challenge(base, authz, kind, false)).collect(),
+        expires: rfc3339(authz.expires),
+        identifier: &authz.identifier,
+        status: authz_status(authz),
+    }
+}
+
+/// A challenge object.
+#[derive(Serialize)]
+pub(crate) struct ChallengeView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a Value>,
+    status: &'a str,
+    token: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validated: Option<String>,
 }
 
 /// One challenge of an authorization; `processing` while its validation runs.
-pub(crate) fn challenge(base: &Base, authz: &Authz, kind: &str, processing: bool) -> Value {
-    let mut value = json!({
-        "type": kind,
-        "url": challenge_url(base, &authz.id, kind),
-        "token": authz.token,
-        "status": "pending",
-    });
+pub(crate) fn challenge<'a>(
+    base: &Base,
+    authz: &'a Authz,
+    kind: &'a str,
+    processing: bool,
+) -> ChallengeView<'a> {
+    let mut view = ChallengeView {
+        error: None,
+        status: "pending",
+        token: &authz.token,
+        kind,
+        url: challenge_url(base, &authz.id, kind),
+        validated: None,
+    };
     match &authz.attempted {
         Some(attempt) if attempt.challenge == kind => {
-            value["status"] = attempt.status.clone().into();
-            value["validated"] = rfc3339(attempt.validated).into();
-            if let Some(error) = &attempt.error {
-                value["error"] = error.clone();
-            }
+            view.status = &attempt.status;
+            view.validated = Some(rfc3339(attempt.validated));
+            view.error = attempt.error.as_ref();
         }
-        _ if processing => value["status"] = "processing".into(),
-        _ if authz_status(authz) != "pending" => value["status"] = "invalid".into(),
+        _ if processing => view.status = "processing",
+        _ if authz_status(authz) != "pending" => view.status = "invalid",
         _ => {}
     }
-    value
+    view
 }

@@ -6,6 +6,8 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::CONTENT_TYPE;
 use hyper::{Request, StatusCode};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::jws::{Jws, PublicKey};
 use super::problem::{Kind, Problem};
@@ -14,8 +16,8 @@ use super::{AcmeServer, Base, Issuer};
 
 /// Who signed a request.
 pub(crate) enum Signer {
-    /// An account, named by `kid`.
-    Account(Account, PublicKey),
+    /// An account, named by `kid`, with its key.
+    Account(Account, Arc<AccountKey>),
     /// A key given inline (`jwk`).
     Key(PublicKey),
 }
@@ -107,13 +109,14 @@ pub(crate) async fn read<I: Issuer>(
         (Some(jwk), None) => Signer::Key(PublicKey::from_jwk(jwk)?),
         (None, Some(kid)) => {
             let account = account_for_kid(server, kid)?;
-            let key = stored_key(&account)?;
+            let key = server.keys.get(&account)?;
             Signer::Account(account, key)
         }
         _ => return Err(Problem::malformed("the protected header needs exactly one of \"jwk\" and \"kid\"")),
     };
     let key = match &signer {
-        Signer::Account(_, key) | Signer::Key(key) => key,
+        Signer::Account(_, key) => &key.key,
+        Signer::Key(key) => key,
     };
     jws.verify(key)?;
     Ok(Post { signer, payload: jws.payload, url })
@@ -173,4 +176,51 @@ fn account_for_kid<I: Issuer>(server: &AcmeServer<I>, kid: &str) -> Result<Accou
 pub(crate) fn stored_key(account: &Account) -> Result<PublicKey, Problem> {
     let jwk: serde_json::Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
     PublicKey::from_jwk(&jwk)
+}
+
+/// An account's key, parsed once, with its thumbprint computed on first use.
+#[derive(Debug)]
+pub(crate) struct AccountKey {
+    /// The stored JWK it was parsed from: a key change makes the cached entry stale.
+    jwk: String,
+    /// The key.
+    pub key: PublicKey,
+    thumbprint: OnceLock<String>,
+}
+
+impl AccountKey {
+    /// The RFC 7638 thumbprint, base64url.
+    pub fn thumbprint(&self) -> &str {
+        self.thumbprint.get_or_init(|| self.key.thumbprint())
+    }
+}
+
+/// Most accounts whose keys are kept parsed; past it the cache starts over.
+const KEY_CACHE_MAX: usize = 10_000;
+
+/// The parsed keys of the accounts that signed recently, by account id. An entry is used only
+/// while the account's stored JWK is still the one it was parsed from, so a key change needs no
+/// invalidation; the account's status is checked from the store on every request.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache(Mutex<HashMap<String, Arc<AccountKey>>>);
+
+impl KeyCache {
+    /// The parsed key of `account`.
+    pub fn get(&self, account: &Account) -> Result<Arc<AccountKey>, Problem> {
+        let lock = || self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = lock().get(&account.id).filter(|k| k.jwk == account.jwk) {
+            return Ok(cached.clone());
+        }
+        let parsed = Arc::new(AccountKey {
+            jwk: account.jwk.clone(),
+            key: stored_key(account)?,
+            thumbprint: OnceLock::new(),
+        });
+        let mut cache = lock();
+        if cache.len() >= KEY_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(account.id.clone(), parsed.clone());
+        Ok(parsed)
+    }
 }

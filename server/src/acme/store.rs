@@ -9,6 +9,7 @@
 //! power loss (losing at most the last commits before a checkpoint). It is also inspectable with the
 //! `sqlite3` tool when something looks wrong.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -130,7 +131,13 @@ pub struct Cert {
 /// The store: one SQLite connection behind a lock (each statement takes microseconds).
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Accounts read recently, by id: every signed request looks its account up. Filled and
+    /// invalidated only while `conn` is held, so a fill never brings back what a write replaced.
+    accounts: Mutex<HashMap<String, Account>>,
 }
+
+/// Most accounts kept in memory; past it the cache starts over.
+const ACCOUNT_CACHE_MAX: usize = 10_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (
@@ -171,7 +178,7 @@ impl Store {
                                      // Stores written before finalize became one transaction could hold a finalize cut short
                                      // by a crash: the order is ready again, the client finalizes again.
         conn.execute("UPDATE orders SET status = 'ready' WHERE status = 'processing'", [])?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Mutex::new(conn), accounts: Mutex::default() })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -206,10 +213,30 @@ impl Store {
 
     /// The account with this id.
     pub fn account(&self, id: &str) -> Result<Option<Account>> {
+        if let Some(account) = self.cached_accounts().get(id) {
+            return Ok(Some(account.clone()));
+        }
         self.with(|c| {
             let mut stmt = c.prepare_cached("SELECT id, jwk, status, contact FROM accounts WHERE id = ?1")?;
-            stmt.query_row([id], account_row).optional()?.transpose()
+            let account = stmt.query_row([id], account_row).optional()?.transpose()?;
+            if let Some(account) = &account {
+                let mut cache = self.cached_accounts();
+                if cache.len() >= ACCOUNT_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(account.id.clone(), account.clone());
+            }
+            Ok(account)
         })
+    }
+
+    fn cached_accounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Account>> {
+        self.accounts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Drops an account from the cache; called with `conn` held, by every write to an account.
+    fn forget_account(&self, id: &str) {
+        self.cached_accounts().remove(id);
     }
 
     /// Creates an account; when another request created one for the same key first, returns that.
@@ -241,6 +268,7 @@ impl Store {
     /// Updates an account's contact list and status.
     pub fn update_account(&self, account: &Account) -> Result<()> {
         self.with(|c| {
+            self.forget_account(&account.id);
             c.prepare_cached("UPDATE accounts SET status = ?2, contact = ?3 WHERE id = ?1")?
                 .execute(params![account.id, account.status, serde_json::to_string(&account.contact)?])?;
             Ok(())
@@ -258,6 +286,7 @@ impl Store {
             if holder.is_some() {
                 return Ok(holder);
             }
+            self.forget_account(id);
             c.prepare_cached("UPDATE accounts SET jwk = ?2, thumbprint = ?3 WHERE id = ?1")?
                 .execute(params![id, jwk, thumbprint])?;
             Ok(None)

@@ -174,9 +174,10 @@ impl Store {
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?; // the first write takes the exclusive lock
-                                     // Stores written before finalize became one transaction could hold a finalize cut short
-                                     // by a crash: the order is ready again, the client finalizes again.
+        // The first write takes the exclusive lock.
+        conn.execute_batch(SCHEMA)?;
+        // Stores written before finalize became one transaction could hold a finalize cut short
+        // by a crash: the order is ready again, the client finalizes again.
         conn.execute("UPDATE orders SET status = 'ready' WHERE status = 'processing'", [])?;
         Ok(Store { conn: Mutex::new(conn), accounts: Mutex::default() })
     }

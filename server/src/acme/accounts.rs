@@ -9,7 +9,7 @@ use super::jws::{Jws, PublicKey};
 use super::nonce::random_id;
 use super::objects;
 use super::problem::{Kind, Problem};
-use super::request::{stored_key, Post, Signer};
+use super::request::{Post, Signer};
 use super::store::Account;
 use super::{now, AcmeServer, Base, Issuer, Reply};
 
@@ -136,8 +136,7 @@ pub(crate) fn key_change<I: Issuer>(
     if change.account != url {
         return Err(Problem::unauthorized("the inner payload names another account"));
     }
-    let old_key = stored_key(&account)?;
-    if PublicKey::from_jwk(&change.old_key)? != old_key {
+    if PublicKey::from_jwk(&change.old_key)? != post.account_key()?.key {
         return Err(Problem::unauthorized("oldKey is not the account's current key"));
     }
     if let Some(holder) =

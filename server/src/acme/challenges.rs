@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use super::objects::{self, authz_status, CHALLENGES};
 use super::orders::own_authz;
 use super::problem::{Kind, Problem};
-use super::request::{Post, Signer};
+use super::request::Post;
 use super::store::Attempt;
 use super::{now, AcmeServer, Base, Identifier, Issuer, Reply};
 
@@ -56,8 +56,7 @@ pub(crate) async fn respond<I: Issuer>(
         return Ok(reply(&authz, true)); // a validation is already running
     }
     let _running = Running { server: server.clone(), id: id.to_string() };
-    let Signer::Account(_, key) = &post.signer else { return Err(Problem::internal("no account key")) };
-    let key_authorization = format!("{}.{}", authz.token, key.thumbprint());
+    let key_authorization = format!("{}.{}", authz.token, post.account_key()?.thumbprint());
     let validation = async {
         match kind {
             "http-01" => {

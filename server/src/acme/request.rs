@@ -35,8 +35,17 @@ pub(crate) struct Post {
 impl Post {
     /// The signing account; requests by bare key are refused here.
     pub fn account(&self) -> Result<&Account, Problem> {
+        self.account_and_key().map(|(account, _)| account)
+    }
+
+    /// The signing account's key (parsed once, see [`KeyCache`]); bare keys are refused here.
+    pub fn account_key(&self) -> Result<&AccountKey, Problem> {
+        self.account_and_key().map(|(_, key)| key)
+    }
+
+    fn account_and_key(&self) -> Result<(&Account, &AccountKey), Problem> {
         match &self.signer {
-            Signer::Account(account, _) => Ok(account),
+            Signer::Account(account, key) => Ok((account, key)),
             Signer::Key(_) => {
                 Err(Problem::malformed("this request must name its account with \"kid\", not \"jwk\""))
             }
@@ -173,7 +182,7 @@ fn account_for_kid<I: Issuer>(server: &AcmeServer<I>, kid: &str) -> Result<Accou
 }
 
 /// The key stored with an account.
-pub(crate) fn stored_key(account: &Account) -> Result<PublicKey, Problem> {
+fn stored_key(account: &Account) -> Result<PublicKey, Problem> {
     let jwk: serde_json::Value = serde_json::from_str(&account.jwk).map_err(Problem::internal)?;
     PublicKey::from_jwk(&jwk)
 }
